@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point of the `broker` command: runs the compiled CLI from dist/ (built by `npm run build`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = new URL('../dist/host/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(main))) {
+  process.stderr.write('broker: dist/ is missing; run `npm run build` (or `npm install`) in the plugbroker folder first\n');
+  process.exit(1);
+}
+await import(main.href);

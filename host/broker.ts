@@ -1,0 +1,207 @@
+/**
+ * `Broker`: wires the listener, the connections, the plugin runtime and the router, and owns the
+ * start/stop lifecycle.
+ */
+import type { Logger } from 'pino';
+import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
+import { Connection, type ConnectionEvents } from './connection/connection.js';
+import { ConnectionRegistry } from './connection/registry.js';
+import type { FrameError, PluginFailedError } from './errors.js';
+import { createHostImports } from './host-api/host.js';
+import { createLogger } from './log.js';
+import { loadPlugin } from './plugin/loader.js';
+import type { PluginHealth } from './plugin/health.js';
+import { PluginRuntime, type RuntimeOwner } from './plugin/runtime.js';
+import { closeReasonCode, type CloseReason } from './plugin/world.js';
+import { Router } from './routing/router.js';
+import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
+import type { Transport } from './transport/transport.js';
+
+/** Counters of what happened since start. */
+export interface BrokerStats {
+  /** Connections accepted by the listener. */
+  accepted: number;
+  /** Connections live now. */
+  live: number;
+  /** Frames delivered to the plugin. */
+  framesIn: number;
+  /** Connections closed for each reason. */
+  closed: Partial<Record<CloseReason, number>>;
+  /** Plugin traps. */
+  pluginTraps: number;
+}
+
+/** A running broker. Create with `createBroker`. */
+export class Broker implements ConnectionEvents, RuntimeOwner {
+  readonly options: Readonly<ResolvedOptions>;
+  readonly log: Logger;
+  readonly #registry = new ConnectionRegistry();
+  readonly #router = new Router(this.#registry);
+  #runtime: PluginRuntime | undefined;
+  #listener: TcpListener | undefined;
+  #stopping: Promise<void> | undefined;
+  #replaying = false;
+  #replayAgain = false;
+  readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0 };
+
+  /** Validates options; nothing is opened until `start`. */
+  constructor(opts: BrokerOptions) {
+    this.options = resolveOptions(opts);
+    this.log = this.options.logger ?? createLogger({ level: this.options.logLevel });
+  }
+
+  /** Address the listener is bound to (after `start`). */
+  get address(): { host: string; port: number } {
+    if (this.#listener === undefined) throw new Error('broker is not started');
+    return this.#listener.address;
+  }
+
+  /** Plugin health. */
+  get pluginHealth(): PluginHealth {
+    return this.#runtime?.health ?? 'restarting';
+  }
+
+  /** Linear memory of the current plugin instance, in bytes. */
+  get pluginMemoryBytes(): number {
+    return this.#runtime?.memoryBytes ?? 0;
+  }
+
+  /** A copy of the counters. */
+  stats(): BrokerStats {
+    return { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed } };
+  }
+
+  /**
+   * Loads and starts the plugin, then binds the listener.
+   * @throws {PluginLoadError | PluginNotComponentError | PluginWorldMismatchError | PluginForbiddenImportError}
+   * @throws {PluginStartError} when the plugin's `start` refuses.
+   * @throws {ListenError}
+   */
+  async start(): Promise<void> {
+    const spec = await loadPlugin(this.options.plugin);
+    const pluginLog = this.log.child({ plugin: spec.name });
+    const runtime = new PluginRuntime(spec, createHostImports(this.#router, pluginLog), this.options.pluginConfig, pluginLog, this);
+    runtime.start();
+    this.#runtime = runtime;
+    try {
+      this.#listener = await listenTcp({
+        host: this.options.host,
+        port: this.options.port,
+        backlog: this.options.listenBacklog,
+        onTransport: (t) => this.#accept(t),
+        onError: (err) => this.log.error({ err }, 'listener error'),
+      });
+    } catch (err) {
+      runtime.stop();
+      throw err;
+    }
+    this.log.info(
+      { host: this.#listener.address.host, port: this.#listener.address.port, plugin: spec.path, sha256: spec.sha256, stringEncoding: spec.stringEncoding },
+      'listening',
+    );
+  }
+
+  /**
+   * Stops: no new connections, `handle-broken(shutdown)` for every channel, queued frames flushed
+   * (up to `shutdownFlushMs`), then the plugin's `stop()`. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    const listener = this.#listener;
+    const closed = listener?.close();
+    const conns = this.#registry.list();
+    this.log.info({ connections: conns.length }, 'shutting down');
+    for (const conn of conns) conn.close('shutdown');
+    this.#runtime?.stop();
+    if (closed !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownFlushMs + 100)));
+      await Promise.race([closed, timeout]);
+      clearTimeout(timer);
+    }
+    this.log.info(this.stats(), 'stopped');
+  }
+
+  #accept(transport: Transport): void {
+    this.#stats.accepted++;
+    const runtime = this.#runtime;
+    if (this.#stopping !== undefined || runtime === undefined || runtime.health !== 'ok') {
+      transport.destroy();
+      return;
+    }
+    const conn = new Connection(this.#registry.allocateId(), transport, this, {
+      maxFrameBytes: this.options.maxFrameBytes,
+      maxOutboundBytes: this.options.maxOutboundBytes,
+      closeLingerMs: this.options.shutdownFlushMs,
+    });
+    this.#registry.add(conn);
+    const generation = runtime.generation;
+    const accepted = runtime.handleConnect(conn.id, conn.peerInfo(false));
+    if (runtime.generation !== generation) return; // trapped: already closed as plugin-failed
+    if (accepted) conn.open();
+    else conn.close('refused-by-plugin');
+  }
+
+  // ConnectionEvents
+  onFrame(conn: Connection, body: Buffer): void {
+    this.#stats.framesIn++;
+    this.#runtime!.handleMsg(conn.id, body);
+  }
+
+  onClosed(conn: Connection, reason: CloseReason, notifyPlugin: boolean): void {
+    this.#registry.delete(conn.id);
+    this.#stats.closed[reason] = (this.#stats.closed[reason] ?? 0) + 1;
+    this.log.debug({ connId: conn.id, remote: conn.remote, reason }, 'connection closed');
+    if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
+  }
+
+  onProtocolError(conn: Connection, err: FrameError): void {
+    this.log.warn({ connId: conn.id, remote: conn.remote, code: err.code, offset: err.offset }, err.message);
+  }
+
+  // RuntimeOwner
+  onChannelFailed(channel: number): void {
+    this.#stats.pluginTraps++;
+    this.#registry.get(channel)?.close('plugin-failed', false);
+  }
+
+  onInstanceReplaced(): void {
+    // A trap during the replay restarts the plugin again; start over from the outer loop instead of
+    // recursing once per channel.
+    if (this.#replaying) {
+      this.#replayAgain = true;
+      return;
+    }
+    this.#replaying = true;
+    try {
+      do {
+        this.#replayAgain = false;
+        const runtime = this.#runtime!;
+        for (const conn of this.#registry.list()) {
+          if (conn.state !== 'open' || runtime.health !== 'ok') continue;
+          const generation = runtime.generation;
+          const accepted = runtime.handleConnect(conn.id, conn.peerInfo(true));
+          if (runtime.generation !== generation) break;
+          if (!accepted) conn.close('refused-by-plugin');
+        }
+      } while (this.#replayAgain);
+    } finally {
+      this.#replaying = false;
+    }
+    this.log.info({ connections: this.#registry.size }, 'plugin restarted; live channels replayed');
+  }
+
+  onPluginFailed(err: PluginFailedError): void {
+    this.log.error({ code: err.code }, 'plugin failed: closing every connection and refusing new ones');
+    for (const conn of this.#registry.list()) conn.close('plugin-failed', false);
+  }
+}
+
+/** Creates a broker (validating `opts` at once); call `start()` to serve. */
+export function createBroker(opts: BrokerOptions): Broker {
+  return new Broker(opts);
+}

@@ -1,0 +1,59 @@
+/**
+ * `broker build <plugin dir> [-o out.wasm]`: source → core module → component, validated against
+ * the world, printing each step with its time.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { BuildError } from '../errors.js';
+import { loadPlugin } from '../plugin/loader.js';
+import { compileAssemblyScript } from '../toolchain/assemblyscript.js';
+import { componentize, renameExports } from '../toolchain/componentize.js';
+
+/** Options of `build`. */
+export interface BuildOpts {
+  /** Output component path. Default `<dir>/build/<dir name>.wasm`. */
+  out?: string;
+  /** Where step lines go. Default: stdout. */
+  print?: (line: string) => void;
+}
+
+/** Languages `broker build` recognises, by the file that marks them. */
+export type PluginLanguage = 'assemblyscript' | 'rust' | 'c';
+
+/** Detects a plugin's language from its folder. */
+export function detectLanguage(dir: string): PluginLanguage {
+  if (existsSync(join(dir, 'asconfig.json'))) return 'assemblyscript';
+  if (existsSync(join(dir, 'Cargo.toml'))) return 'rust';
+  if (existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.c'))) return 'c';
+  throw new BuildError('detect', `${dir}: no asconfig.json (AssemblyScript), Cargo.toml (Rust) or *.c file (C) found`);
+}
+
+/**
+ * Builds the plugin in `dir` and returns the component's path.
+ * @throws {BuildError} at the step that failed.
+ */
+export async function build(dir: string, opts: BuildOpts = {}): Promise<string> {
+  const print = opts.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const out = resolve(opts.out ?? join(dir, 'build', `${basename(resolve(dir))}.wasm`));
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const result = await fn();
+    print(`  ${name.padEnd(10)} ${(performance.now() - t0).toFixed(0).padStart(5)} ms`);
+    return result;
+  };
+
+  const language = detectLanguage(dir);
+  print(`building ${dir} (${language}) → ${out}`);
+  if (language !== 'assemblyscript') {
+    throw new BuildError('detect', `${language} plugins are not supported by this version of broker build yet (tracked in issue #6)`);
+  }
+  const core = await step('compile', () => compileAssemblyScript(dir));
+  const renamed = await step('rename', () => renameExports(core));
+  const component = await step('component', () => componentize(renamed, 'utf16'));
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, component);
+  await step('validate', () => loadPlugin(out));
+  print(`built ${out} (${component.length} bytes)`);
+  return out;
+}

@@ -1,0 +1,40 @@
+/**
+ * `broker serve`: options → `Broker.start`, then stop cleanly on SIGINT/SIGTERM.
+ */
+import { readFile } from 'node:fs/promises';
+import { createBroker, type Broker } from '../broker.js';
+import type { BrokerOptions, LogLevelName } from '../config.js';
+
+/** Options of `serve`, as the CLI parsed them. */
+export interface ServeOpts {
+  plugin: string;
+  host?: string;
+  port?: number;
+  maxFrameBytes?: number;
+  maxOutboundBytes?: number;
+  /** Plugin configuration text, or `@path` to read it from a file. */
+  pluginConfig?: string;
+  logLevel?: LogLevelName;
+}
+
+/** Resolves `--plugin-config`: `@file` reads the file, anything else is the text itself. */
+export async function readPluginConfig(value: string | undefined): Promise<string | undefined> {
+  if (value === undefined || !value.startsWith('@')) return value;
+  return readFile(value.slice(1), 'utf8');
+}
+
+/** Starts a broker for the CLI. The caller decides when to stop it. */
+export async function serve(opts: ServeOpts): Promise<Broker> {
+  const options: BrokerOptions = {
+    plugin: opts.plugin,
+    host: opts.host,
+    port: opts.port,
+    maxFrameBytes: opts.maxFrameBytes,
+    maxOutboundBytes: opts.maxOutboundBytes,
+    pluginConfig: await readPluginConfig(opts.pluginConfig),
+    logLevel: opts.logLevel,
+  };
+  const broker = createBroker(options);
+  await broker.start();
+  return broker;
+}

@@ -1,0 +1,104 @@
+/**
+ * Broker configuration: what a user or the CLI may pass (`BrokerOptions`, all optional but the
+ * plugin), the defaults, and `resolveOptions`, which validates everything once, before any socket
+ * exists (after nats.js core/src/options.ts). The CLI parses strings into numbers and hands them
+ * here; it never re-implements validation.
+ */
+import type { Logger } from 'pino';
+import { InvalidOptionError } from './errors.js';
+import {
+  DEFAULT_HOST,
+  DEFAULT_LISTEN_BACKLOG,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_FLUSH_MS,
+  MAX_FRAME_BYTES_CEILING,
+} from './limits.js';
+
+/** Log levels accepted by `logLevel` (pino's names). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** Options of `createBroker`. Only `plugin` is required. */
+export interface BrokerOptions {
+  /** Path of the plugin component (`.wasm`). */
+  plugin: string;
+  /** Text handed to the plugin's `start(config)`. Default: empty. */
+  pluginConfig?: string;
+  /** Address to bind. Default `127.0.0.1`. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 10241. */
+  port?: number;
+  /** Largest frame body in bytes, inbound and outbound. Default 1 MiB. */
+  maxFrameBytes?: number;
+  /** Bytes that may wait for one slow peer before `channel-send` returns false. Default 8 MiB. */
+  maxOutboundBytes?: number;
+  /** Listen backlog. Default 4096. */
+  listenBacklog?: number;
+  /** How long shutdown waits for queued frames to flush, in ms. Default 2000. */
+  shutdownFlushMs?: number;
+  /** pino level. Default `info`. Ignored when `logger` is given. */
+  logLevel?: LogLevelName;
+  /** A pino logger to use instead of the default one (stdout JSON). */
+  logger?: Logger;
+}
+
+/** Every option, resolved and validated. */
+export interface ResolvedOptions {
+  readonly plugin: string;
+  readonly pluginConfig: string;
+  readonly host: string;
+  readonly port: number;
+  readonly maxFrameBytes: number;
+  readonly maxOutboundBytes: number;
+  readonly listenBacklog: number;
+  readonly shutdownFlushMs: number;
+  readonly logLevel: LogLevelName;
+  readonly logger: Logger | undefined;
+}
+
+/** Defaults for every optional field of `BrokerOptions`. */
+export const DEFAULTS = Object.freeze({
+  pluginConfig: '',
+  host: DEFAULT_HOST,
+  port: DEFAULT_PORT,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
+  listenBacklog: DEFAULT_LISTEN_BACKLOG,
+  shutdownFlushMs: DEFAULT_SHUTDOWN_FLUSH_MS,
+  logLevel: 'info' as LogLevelName,
+});
+
+/**
+ * Spreads the defaults under `opts`, checks every field and returns a frozen copy.
+ * @throws {InvalidOptionError} naming the first option whose value is out of its domain.
+ */
+export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
+  const o = { ...DEFAULTS, logger: undefined, ...stripUndefined(opts) } as ResolvedOptions;
+  if (typeof o.plugin !== 'string' || o.plugin.length === 0) throw new InvalidOptionError('plugin', o.plugin, 'a path to a .wasm component');
+  if (typeof o.pluginConfig !== 'string') throw new InvalidOptionError('pluginConfig', o.pluginConfig, 'a string');
+  if (typeof o.host !== 'string' || o.host.length === 0) throw new InvalidOptionError('host', o.host, 'a host name or IP address');
+  checkInteger('port', o.port, 0, 65535);
+  checkInteger('maxFrameBytes', o.maxFrameBytes, 1, MAX_FRAME_BYTES_CEILING);
+  checkInteger('maxOutboundBytes', o.maxOutboundBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('listenBacklog', o.listenBacklog, 1, 65535);
+  checkInteger('shutdownFlushMs', o.shutdownFlushMs, 0, 3_600_000);
+  if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new InvalidOptionError('logLevel', o.logLevel, `one of ${LOG_LEVELS.join(', ')}`);
+  if (o.maxOutboundBytes < o.maxFrameBytes) {
+    throw new InvalidOptionError('maxOutboundBytes', o.maxOutboundBytes, `at least maxFrameBytes (${o.maxFrameBytes}) so that one full frame fits`);
+  }
+  return Object.freeze(o);
+}
+
+function checkInteger(option: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(option, value, `an integer from ${min} to ${max}`);
+  }
+}
+
+function stripUndefined<T extends object>(obj: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(obj)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

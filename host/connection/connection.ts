@@ -1,0 +1,194 @@
+/**
+ * One client connection: its transport, its frame decoder, its lifecycle state and its outbound
+ * batch. Frames go to the broker through `ConnectionEvents`; the plugin is never called from here.
+ *
+ * Outbound frames are not written one by one (a `write` per frame costs ≈ 10× a batched write,
+ * performance.md): `send` appends to a batch and schedules one flush per event-loop turn with
+ * `process.nextTick`, so every frame queued while a read chunk is processed leaves in one write.
+ */
+import type { FrameError } from '../errors.js';
+import { DecimalDecoder } from '../framing/decimal-decoder.js';
+import type { FrameSink } from '../framing/frame-codec.js';
+import { decimalHeaderBytes, writeDecimalHeader } from '../framing/decimal-encoder.js';
+import type { Transport, TransportHandler } from '../transport/transport.js';
+import type { CloseReason, PeerInfo } from '../plugin/world.js';
+import { isLive, transition, type ConnectionState } from './connection-state.js';
+
+/** What a connection reports to its owner. One shared object serves every connection. */
+export interface ConnectionEvents {
+  /** A complete frame arrived while the connection is open. */
+  onFrame(conn: Connection, body: Buffer): void;
+  /**
+   * The connection stopped being live (it entered closing or closed). Called exactly once per
+   * connection. `notifyPlugin` is false when the plugin instance that knew it is gone.
+   */
+  onClosed(conn: Connection, reason: CloseReason, notifyPlugin: boolean): void;
+  /** The peer broke the framing; `onClosed(…, 'protocol-error')` follows. */
+  onProtocolError(conn: Connection, err: FrameError): void;
+}
+
+/** Limits a connection enforces. */
+export interface ConnectionLimits {
+  readonly maxFrameBytes: number;
+  readonly maxOutboundBytes: number;
+  /** How long a closing connection may take to flush before it is destroyed. */
+  readonly closeLingerMs: number;
+}
+
+/** A client connection. */
+export class Connection implements FrameSink, TransportHandler {
+  /** The channel handle the plugin knows this connection by. */
+  readonly id: number;
+  readonly #transport: Transport;
+  readonly #events: ConnectionEvents;
+  readonly #limits: ConnectionLimits;
+  readonly #decoder: DecimalDecoder;
+  #state: ConnectionState = 'connecting';
+  #closeReason: CloseReason | undefined;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #flushScheduled = false;
+  #lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(id: number, transport: Transport, events: ConnectionEvents, limits: ConnectionLimits) {
+    this.id = id;
+    this.#transport = transport;
+    this.#events = events;
+    this.#limits = limits;
+    this.#decoder = new DecimalDecoder(this, limits.maxFrameBytes);
+    // Listen at once so that a peer that resets during handle-connect is noticed; data only flows
+    // to the plugin once the state is open.
+    transport.attach(this);
+  }
+
+  /** Current lifecycle state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Why the connection stopped being live, once it did. */
+  get closeReason(): CloseReason | undefined {
+    return this.#closeReason;
+  }
+
+  /** Who is on the other end, as the plugin sees it. */
+  peerInfo(resumed: boolean): PeerInfo {
+    return { address: this.#transport.remoteAddress, port: this.#transport.remotePort, transport: this.#transport.kind, resumed };
+  }
+
+  /** Remote `address:port` for logs. */
+  get remote(): string {
+    return `${this.#transport.remoteAddress}:${this.#transport.remotePort}`;
+  }
+
+  /** The plugin accepted the connection: frames start flowing. */
+  open(): void {
+    if (this.#state !== 'connecting') return; // the peer may already be gone
+    this.#state = transition(this.#state, 'open');
+  }
+
+  /**
+   * Queues `src[start, end)` as one frame for the peer (copied now).
+   * Returns false, queuing nothing, when the connection is not live, the body exceeds
+   * `maxFrameBytes`, or the outbound queue would exceed `maxOutboundBytes`.
+   */
+  send(src: Uint8Array, start: number, end: number): boolean {
+    if (!isLive(this.#state)) return false;
+    const len = end - start;
+    if (len > this.#limits.maxFrameBytes) return false;
+    const header = decimalHeaderBytes(len);
+    const frameBytes = header + len;
+    if (this.#pendingBytes + this.#transport.bufferedBytes + frameBytes > this.#limits.maxOutboundBytes) return false;
+    const frame = Buffer.allocUnsafe(frameBytes);
+    writeDecimalHeader(frame, 0, len);
+    frame.set(src.subarray(start, end), header);
+    this.#pending.push(frame);
+    this.#pendingBytes += frameBytes;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(flushConnection, this);
+    }
+    return true;
+  }
+
+  /**
+   * Starts a graceful close: stop reading, write what is queued, half-close, and destroy the socket
+   * if the peer has not closed within `closeLingerMs`. Does nothing if the connection is no longer
+   * live.
+   */
+  close(reason: CloseReason, notifyPlugin = true): void {
+    if (!isLive(this.#state)) return;
+    this.#leaveLive('closing', reason, notifyPlugin);
+    this.#decoder.halt();
+    this.#transport.pause();
+    this.flush();
+    this.#transport.end();
+    this.#lingerTimer = setTimeout(destroyTransport, this.#limits.closeLingerMs, this.#transport);
+    this.#lingerTimer.unref();
+  }
+
+  /** Closes at once, dropping anything queued. */
+  destroy(reason: CloseReason, notifyPlugin = true): void {
+    if (isLive(this.#state)) this.#leaveLive('closing', reason, notifyPlugin);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#transport.destroy();
+  }
+
+  /** Writes every queued frame in one write. */
+  flush(): void {
+    this.#flushScheduled = false;
+    const n = this.#pending.length;
+    if (n === 0 || this.#state === 'closed') return;
+    const data = n === 1 ? this.#pending[0] : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#transport.write(data);
+  }
+
+  // FrameSink
+  onFrame(body: Buffer): void {
+    if (this.#state === 'open') this.#events.onFrame(this, body);
+  }
+
+  // TransportHandler
+  onData(chunk: Buffer): void {
+    if (this.#state !== 'open') return;
+    const err = this.#decoder.push(chunk);
+    if (err !== null && this.#state === 'open') {
+      this.#events.onProtocolError(this, err);
+      this.close('protocol-error');
+    }
+  }
+
+  onEnd(): void {
+    // The peer sent FIN: reply to what it sent, then close our side.
+    this.close('peer-closed');
+  }
+
+  onClose(): void {
+    if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
+    if (isLive(this.#state)) this.#leaveLive('closed', 'peer-closed', true);
+    else this.#state = transition(this.#state, 'closed');
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+
+  onError(): void {
+    // ECONNRESET and friends: `close` follows and reports peer-closed.
+  }
+
+  #leaveLive(to: 'closing' | 'closed', reason: CloseReason, notifyPlugin: boolean): void {
+    this.#state = transition(this.#state, to);
+    this.#closeReason = reason;
+    this.#events.onClosed(this, reason, notifyPlugin);
+  }
+}
+
+function flushConnection(conn: Connection): void {
+  conn.flush();
+}
+
+function destroyTransport(transport: Transport): void {
+  transport.destroy();
+}

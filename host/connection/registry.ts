@@ -1,0 +1,49 @@
+/**
+ * Channel handles and the handle → connection map.
+ *
+ * Handles are u32, never 0, allocated in increasing order and wrapped only after the whole 32-bit
+ * space is used, skipping handles still live. A plugin that keeps a stale handle therefore cannot
+ * reach a new connection through it for billions of connections (the original broker handed scripts
+ * freed pointers that new connections reused).
+ */
+import { MAX_CHANNEL_ID } from '../limits.js';
+import type { Connection } from './connection.js';
+
+export class ConnectionRegistry {
+  readonly #byId = new Map<number, Connection>();
+  #last = 0;
+
+  /** Number of registered (live) connections. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /**
+   * The next free handle.
+   * @throws {Error} when all 2^32 − 1 handles are live (cannot happen below 4 billion connections).
+   */
+  allocateId(): number {
+    for (let tries = 0; tries < MAX_CHANNEL_ID; tries++) {
+      this.#last = this.#last >= MAX_CHANNEL_ID ? 1 : this.#last + 1;
+      if (!this.#byId.has(this.#last)) return this.#last;
+    }
+    throw new Error('no free channel handle');
+  }
+
+  add(conn: Connection): void {
+    this.#byId.set(conn.id, conn);
+  }
+
+  get(id: number): Connection | undefined {
+    return this.#byId.get(id);
+  }
+
+  delete(id: number): void {
+    this.#byId.delete(id);
+  }
+
+  /** Snapshot of the live connections (safe to close them while iterating). */
+  list(): Connection[] {
+    return [...this.#byId.values()];
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The catalogue of every error the broker raises. Each failure kind has one class and one stable
+ * `code` (`PB_ERR_<AREA>_<WHAT>`); context lives in fields, the cause in `{ cause }`. Tests and
+ * callers match on `code`, never on the message text. (After fastify lib/errors.js and undici
+ * lib/core/errors.js.)
+ */
+
+/** Every stable error code, for exhaustive checks and documentation. */
+export type ErrorCode =
+  | 'PB_ERR_INVALID_OPTION'
+  | 'PB_ERR_FRAME_BAD_LENGTH'
+  | 'PB_ERR_FRAME_HEADER_TOO_LONG'
+  | 'PB_ERR_FRAME_TOO_LARGE'
+  | 'PB_ERR_PLUGIN_LOAD'
+  | 'PB_ERR_PLUGIN_NOT_COMPONENT'
+  | 'PB_ERR_PLUGIN_WORLD_MISMATCH'
+  | 'PB_ERR_PLUGIN_FORBIDDEN_IMPORT'
+  | 'PB_ERR_PLUGIN_START_FAILED'
+  | 'PB_ERR_PLUGIN_TRAP'
+  | 'PB_ERR_PLUGIN_BAD_POINTER'
+  | 'PB_ERR_PLUGIN_BAD_ARGUMENT'
+  | 'PB_ERR_PLUGIN_FAILED'
+  | 'PB_ERR_BUILD_FAILED'
+  | 'PB_ERR_BUILD_TOOLCHAIN_MISSING'
+  | 'PB_ERR_LISTEN';
+
+/** Base class of every broker error: a message plus a stable machine-readable `code`. */
+export class BrokerError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An option (CLI flag or `BrokerOptions` field) has a value outside its domain. */
+export class InvalidOptionError extends BrokerError {
+  readonly option: string;
+  readonly value: unknown;
+  constructor(option: string, value: unknown, expected: string) {
+    super('PB_ERR_INVALID_OPTION', `'${option}' must be ${expected}, got ${formatValue(value)}`);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/**
+ * The peer broke the framing protocol. The connection that produced it is closed with the
+ * `protocol-error` reason; nothing else is affected.
+ */
+export class FrameError extends BrokerError {
+  /** Bytes of the stream consumed before the error was detected (for logs). */
+  readonly offset: number;
+  constructor(code: ErrorCode, message: string, offset: number) {
+    super(code, message);
+    this.offset = offset;
+  }
+}
+
+/** A length header contained something other than ASCII digits (an optional `\r` before `\n` aside). */
+export class FrameBadLengthError extends FrameError {
+  /** The offending byte value. */
+  readonly byte: number;
+  constructor(byte: number, offset: number) {
+    super('PB_ERR_FRAME_BAD_LENGTH', `bad frame length header: unexpected byte 0x${byte.toString(16).padStart(2, '0')}`, offset);
+    this.byte = byte;
+  }
+}
+
+/** A length header had more digits than allowed before its newline. */
+export class FrameHeaderTooLongError extends FrameError {
+  readonly limit: number;
+  constructor(limit: number, offset: number) {
+    super('PB_ERR_FRAME_HEADER_TOO_LONG', `frame length header longer than ${limit} digits`, offset);
+    this.limit = limit;
+  }
+}
+
+/** A frame declared a body larger than `maxFrameBytes`; refused before any body byte was buffered. */
+export class FrameTooLargeError extends FrameError {
+  readonly limit: number;
+  readonly declared: number;
+  constructor(declared: number, limit: number, offset: number) {
+    super('PB_ERR_FRAME_TOO_LARGE', `frame of ${declared} bytes exceeds maxFrameBytes (${limit})`, offset);
+    this.limit = limit;
+    this.declared = declared;
+  }
+}
+
+/** The plugin file could not be read or compiled. */
+export class PluginLoadError extends BrokerError {
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('PB_ERR_PLUGIN_LOAD', message, options);
+    this.path = path;
+  }
+}
+
+/** The plugin file is WebAssembly but not a component (or not WebAssembly at all). */
+export class PluginNotComponentError extends BrokerError {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('PB_ERR_PLUGIN_NOT_COMPONENT', message);
+    this.path = path;
+  }
+}
+
+/** The component does not implement the `plugbroker:plugin/plugin` world. */
+export class PluginWorldMismatchError extends BrokerError {
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('PB_ERR_PLUGIN_WORLD_MISMATCH', message, options);
+    this.path = path;
+  }
+}
+
+/** The component imports something other than the `plugbroker:plugin` interfaces. */
+export class PluginForbiddenImportError extends BrokerError {
+  readonly path: string;
+  readonly imports: readonly string[];
+  constructor(path: string, imports: readonly string[]) {
+    super('PB_ERR_PLUGIN_FORBIDDEN_IMPORT', `plugin imports what the broker does not offer: ${imports.join(', ')}`);
+    this.path = path;
+    this.imports = imports;
+  }
+}
+
+/** The plugin's `start` export returned an error (or trapped): the broker refuses to serve. */
+export class PluginStartError extends BrokerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PB_ERR_PLUGIN_START_FAILED', message, options);
+  }
+}
+
+/** A plugin call trapped (unreachable, out-of-bounds access, stack overflow, …). */
+export class PluginTrapError extends BrokerError {
+  /** The export that was running. */
+  readonly export: string;
+  constructor(exportName: string, options?: { cause?: unknown }) {
+    super('PB_ERR_PLUGIN_TRAP', `plugin trapped in ${exportName}: ${describeCause(options?.cause)}`, options);
+    this.export = exportName;
+  }
+}
+
+/**
+ * The plugin handed the host a pointer/length outside its linear memory. Thrown *into* the plugin
+ * from the host import, so it surfaces as the plugin's own trap.
+ */
+export class PluginBadPointerError extends BrokerError {
+  readonly ptr: number;
+  readonly len: number;
+  readonly memoryBytes: number;
+  constructor(ptr: number, len: number, memoryBytes: number) {
+    super('PB_ERR_PLUGIN_BAD_POINTER', `plugin passed an out-of-bounds buffer (ptr ${ptr}, len ${len}, memory ${memoryBytes} bytes)`);
+    this.ptr = ptr;
+    this.len = len;
+    this.memoryBytes = memoryBytes;
+  }
+}
+
+/** The plugin passed a value outside its WIT type (an enum discriminant out of range). A trap of its own. */
+export class PluginBadArgumentError extends BrokerError {
+  readonly function: string;
+  constructor(fn: string, message: string) {
+    super('PB_ERR_PLUGIN_BAD_ARGUMENT', `plugin called ${fn} with ${message}`);
+    this.function = fn;
+  }
+}
+
+/** The plugin could not be brought back after a failure; the broker refuses new connections. */
+export class PluginFailedError extends BrokerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PB_ERR_PLUGIN_FAILED', message, options);
+  }
+}
+
+/** `broker build` failed at one of its steps. */
+export class BuildError extends BrokerError {
+  readonly step: string;
+  constructor(step: string, message: string, options?: { cause?: unknown }) {
+    super('PB_ERR_BUILD_FAILED', `${step}: ${message}`, options);
+    this.step = step;
+  }
+}
+
+/** A toolchain `broker build` needs is not installed. */
+export class ToolchainMissingError extends BrokerError {
+  readonly tool: string;
+  constructor(tool: string, hint: string) {
+    super('PB_ERR_BUILD_TOOLCHAIN_MISSING', `${tool} not found: ${hint}`);
+    this.tool = tool;
+  }
+}
+
+/** The listener could not bind. */
+export class ListenError extends BrokerError {
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, options?: { cause?: unknown }) {
+    super('PB_ERR_LISTEN', `cannot listen on ${host}:${port}: ${describeCause(options?.cause)}`, options);
+    this.host = host;
+    this.port = port;
+  }
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}

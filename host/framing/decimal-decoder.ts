@@ -1,0 +1,159 @@
+/**
+ * Incremental decoder for the `<length>\n<body>` framing (the telnet-friendly protocol of the
+ * original broker): an ASCII decimal length of at most `MAX_LENGTH_DIGITS` digits, an optional `\r`
+ * before the `\n`, then exactly `length` body bytes (binary safe). Empty lines (CR/LF) between
+ * frames are ignored because telnet sends CRLF after the body the user typed.
+ *
+ * A small explicit state machine, READ_LENGTH → (READ_LENGTH_CR) → READ_BODY, after nats.js
+ * core/src/parser.ts. The declared length is checked against `maxFrameBytes` as soon as the header
+ * line ends, before any body byte is buffered; a body that spans chunks is buffered as the list of
+ * slices actually received, so a peer that declares a large frame and sends little costs little.
+ */
+import { FrameBadLengthError, FrameError, FrameHeaderTooLongError, FrameTooLargeError } from '../errors.js';
+import { MAX_LENGTH_DIGITS } from '../limits.js';
+import type { FrameDecoder, FrameSink } from './frame-codec.js';
+
+const CH_0 = 0x30;
+const CH_9 = 0x39;
+const CH_LF = 0x0a;
+const CH_CR = 0x0d;
+
+const enum State {
+  /** Reading length digits; `#digits === 0` means between frames (blank lines allowed). */
+  ReadLength,
+  /** Saw `\r` after the digits (or on a blank line); only `\n` may follow. */
+  ReadLengthCr,
+  /** Collecting `#remaining` body bytes. */
+  ReadBody,
+  /** A protocol error happened; `#error` holds it. */
+  Failed,
+  /** The consumer called `halt()`. */
+  Halted,
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Decoder for `<length>\n<body>` frames. One instance per stream. */
+export class DecimalDecoder implements FrameDecoder {
+  readonly #sink: FrameSink;
+  readonly #maxFrameBytes: number;
+  #state: State = State.ReadLength;
+  #digits = 0;
+  #length = 0;
+  #remaining = 0;
+  #parts: Buffer[] = [];
+  /** Stream bytes consumed by earlier chunks, for error offsets. */
+  #consumed = 0;
+  #error: FrameError | null = null;
+
+  /**
+   * @param sink receives every decoded frame body.
+   * @param maxFrameBytes largest body accepted; a larger declared length fails the stream with
+   *   `PB_ERR_FRAME_TOO_LARGE` before the body is read.
+   */
+  constructor(sink: FrameSink, maxFrameBytes: number) {
+    this.#sink = sink;
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  push(chunk: Buffer): FrameError | null {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      switch (this.#state) {
+        case State.ReadLength: {
+          const c = chunk[i];
+          if (c >= CH_0 && c <= CH_9) {
+            if (++this.#digits > MAX_LENGTH_DIGITS) return this.#fail(new FrameHeaderTooLongError(MAX_LENGTH_DIGITS, this.#consumed + i));
+            this.#length = this.#length * 10 + (c - CH_0);
+            i++;
+          } else if (c === CH_LF) {
+            i++;
+            if (this.#digits > 0 && this.#endHeader(chunk, i)) return this.#error;
+          } else if (c === CH_CR) {
+            this.#state = State.ReadLengthCr;
+            i++;
+          } else {
+            return this.#fail(new FrameBadLengthError(c, this.#consumed + i));
+          }
+          break;
+        }
+        case State.ReadLengthCr: {
+          const c = chunk[i];
+          if (c !== CH_LF) return this.#fail(new FrameBadLengthError(c, this.#consumed + i));
+          i++;
+          this.#state = State.ReadLength;
+          if (this.#digits > 0 && this.#endHeader(chunk, i)) return this.#error;
+          break;
+        }
+        case State.ReadBody: {
+          const take = Math.min(this.#remaining, n - i);
+          // Fast path: the whole body is inside this chunk; hand out a view, no copy.
+          if (take === this.#length && this.#parts.length === 0) {
+            const body = chunk.subarray(i, i + take);
+            i += take;
+            this.#resetHeader();
+            this.#sink.onFrame(body);
+          } else {
+            this.#parts.push(chunk.subarray(i, i + take));
+            this.#remaining -= take;
+            i += take;
+            if (this.#remaining === 0) {
+              const body = Buffer.concat(this.#parts, this.#length);
+              this.#parts = [];
+              this.#resetHeader();
+              this.#sink.onFrame(body);
+            }
+          }
+          break;
+        }
+        case State.Failed:
+          return this.#error;
+        case State.Halted:
+          return null;
+      }
+    }
+    this.#consumed += n;
+    return this.#state === State.Failed ? this.#error : null;
+  }
+
+  halt(): void {
+    if (this.#state !== State.Failed) this.#state = State.Halted;
+    this.#parts = [];
+  }
+
+  /**
+   * The header line ended at `chunk[i - 1]`. Checks the length and moves to the body, or delivers
+   * an empty frame right away. Returns true when the stream failed.
+   */
+  #endHeader(chunk: Buffer, i: number): boolean {
+    const length = this.#length;
+    if (length > this.#maxFrameBytes) {
+      this.#fail(new FrameTooLargeError(length, this.#maxFrameBytes, this.#consumed + i));
+      return true;
+    }
+    if (length === 0) {
+      this.#resetHeader();
+      this.#sink.onFrame(EMPTY);
+      return false;
+    }
+    this.#state = State.ReadBody;
+    this.#remaining = length;
+    return false;
+  }
+
+  #resetHeader(): void {
+    // Called before the sink sees the frame, so that a halt() from inside onFrame sticks.
+    this.#state = State.ReadLength;
+    this.#digits = 0;
+    this.#length = 0;
+    this.#remaining = 0;
+  }
+
+  #fail(error: FrameError): FrameError {
+    this.#state = State.Failed;
+    this.#error = error;
+    this.#parts = [];
+    return error;
+  }
+}

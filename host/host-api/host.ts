@@ -1,0 +1,38 @@
+/**
+ * The `host` interface of `wit/plugin.wit`, implemented for one plugin. Arguments arrive already
+ * lifted (see imports.ts); each function checks what the plugin may get wrong and delegates to the
+ * router or the logger. It holds no state of its own.
+ */
+import type { Logger } from 'pino';
+import { PluginBadArgumentError } from '../errors.js';
+import { PLUGIN_LOG_LEVELS } from '../plugin/world.js';
+import type { Router } from '../routing/router.js';
+
+/** What a plugin instance may call, with arguments lifted out of its linear memory. */
+export interface HostImports {
+  /**
+   * `channel-send`: `src[start, end)` is the payload, a view into plugin memory valid only during
+   * the call (the router copies it).
+   */
+  channelSend(channel: number, src: Buffer, start: number, end: number): boolean;
+  /** `channel-close`. */
+  channelClose(channel: number): void;
+  /** `log`, with the level's discriminant. */
+  log(level: number, message: string): void;
+  /** `now-ms`. */
+  nowMs(): bigint;
+}
+
+/** Builds the `host` interface of one plugin over `router`, logging to `logger`. */
+export function createHostImports(router: Router, logger: Logger): HostImports {
+  return {
+    channelSend: (channel, src, start, end) => router.send(channel, src, start, end),
+    channelClose: (channel) => router.closeByPlugin(channel),
+    log(level, message) {
+      const name = PLUGIN_LOG_LEVELS[level];
+      if (name === undefined) throw new PluginBadArgumentError('log', `log-level ${level} (expected 0..${PLUGIN_LOG_LEVELS.length - 1})`);
+      logger[name](message);
+    },
+    nowMs: () => BigInt(Date.now()),
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * Every numeric cap and default of the broker, in one place. Each name carries its unit.
+ */
+
+/** Default TCP port of `broker serve`. Outside the ephemeral range (32768–60999) on purpose. */
+export const DEFAULT_PORT = 10241;
+/** Default bind address: loopback, so that a fresh install is not exposed to the network. */
+export const DEFAULT_HOST = '127.0.0.1';
+/** Largest frame body accepted from a peer or sent by a plugin (1 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+/** Hard ceiling for `maxFrameBytes`: bodies are buffered whole, so keep them far below the heap. */
+export const MAX_FRAME_BYTES_CEILING = 256 * 1024 * 1024;
+/** Digits a length header may have ("at most 10 digits" covers every value up to the ceiling). */
+export const MAX_LENGTH_DIGITS = 10;
+/** Bytes queued for one peer (unsent by the kernel plus pending) before `channel-send` returns false (8 MiB). */
+export const DEFAULT_MAX_OUTBOUND_BYTES = 8 * 1024 * 1024;
+/** Listen backlog: sized for reconnect bursts (the original broker's backlog of 5 stalled 50 connects). */
+export const DEFAULT_LISTEN_BACKLOG = 4096;
+/** How long `stop()` lets sockets flush their queued frames before destroying them. */
+export const DEFAULT_SHUTDOWN_FLUSH_MS = 2000;
+/** Longest plugin log message kept, in bytes of UTF-8 (longer ones are cut). */
+export const MAX_PLUGIN_LOG_BYTES = 4096;
+/** Re-instantiations after traps allowed within `PLUGIN_RESTART_WINDOW_MS` before the plugin is declared failed. */
+export const MAX_PLUGIN_RESTARTS_PER_WINDOW = 100;
+/** Window for `MAX_PLUGIN_RESTARTS_PER_WINDOW`. */
+export const PLUGIN_RESTART_WINDOW_MS = 60_000;
+/** Channel handles are u32; 0 is never a valid handle. */
+export const MAX_CHANNEL_ID = 0xffff_ffff;

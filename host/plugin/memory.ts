@@ -1,0 +1,73 @@
+/**
+ * Access to a plugin's linear memory from the host, with the bounds checks the canonical ABI needs.
+ * Every pointer and length that comes from the plugin goes through here: out-of-bounds values raise
+ * `PluginBadPointerError` inside the host import, which surfaces as the plugin's own trap.
+ */
+import { PluginBadPointerError } from '../errors.js';
+import type { StringEncoding } from './component-reader.js';
+
+const utf16Decoder = new TextDecoder('utf-16le');
+
+/** The linear memory of one plugin instance. */
+export class PluginMemory {
+  #memory: WebAssembly.Memory | undefined;
+  /**
+   * A Buffer over the whole memory. `memory.grow` detaches the old ArrayBuffer (its views drop to
+   * length 0), so a range check that fails re-reads `memory.buffer` once before refusing.
+   */
+  #buf: Buffer = Buffer.alloc(0);
+  readonly #encoding: 'utf8' | 'utf16';
+
+  constructor(encoding: Exclude<StringEncoding, 'latin1+utf16'>) {
+    this.#encoding = encoding;
+  }
+
+  /** Attaches the instance's exported memory (imports are built before the instance exists). */
+  bind(memory: WebAssembly.Memory): void {
+    this.#memory = memory;
+    this.#buf = Buffer.from(memory.buffer);
+  }
+
+  /**
+   * The memory as a Buffer, checked to contain `[ptr, ptr + len)`. Pointers arrive as signed i32
+   * and must be made unsigned by the caller (`>>> 0`).
+   * @throws {PluginBadPointerError}
+   */
+  range(ptr: number, len: number): Buffer {
+    const buf = this.#buf;
+    if (ptr + len <= buf.length) return buf;
+    return this.#refresh(ptr, len);
+  }
+
+  #refresh(ptr: number, len: number): Buffer {
+    if (this.#memory !== undefined && this.#buf.buffer !== this.#memory.buffer) this.#buf = Buffer.from(this.#memory.buffer);
+    if (ptr + len > this.#buf.length) throw new PluginBadPointerError(ptr, len, this.#buf.length);
+    return this.#buf;
+  }
+
+  /** Reads a string the plugin passed as (ptr, len); len counts code units of the encoding. */
+  readString(ptr: number, len: number, maxBytes: number): string {
+    if (this.#encoding === 'utf8') {
+      const buf = this.range(ptr, len);
+      return buf.toString('utf8', ptr, ptr + Math.min(len, maxBytes));
+    }
+    if ((ptr & 1) !== 0) throw new PluginBadPointerError(ptr, len * 2, this.#buf.length);
+    const buf = this.range(ptr, len * 2);
+    return utf16Decoder.decode(buf.subarray(ptr, ptr + Math.min(len * 2, maxBytes * 2)));
+  }
+
+  /** Little-endian u32 at `ptr`. */
+  readU32(ptr: number): number {
+    return this.range(ptr, 4).readUInt32LE(ptr);
+  }
+
+  /** Byte at `ptr`. */
+  readU8(ptr: number): number {
+    return this.range(ptr, 1)[ptr];
+  }
+
+  /** String encoding of this plugin: how `encodeString` lays out text. */
+  get encoding(): 'utf8' | 'utf16' {
+    return this.#encoding;
+  }
+}

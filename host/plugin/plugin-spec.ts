@@ -1,0 +1,23 @@
+/**
+ * `PluginSpec`: everything known about a loaded plugin before it runs. Immutable; one spec can be
+ * instantiated any number of times (after a trap, in a worker). After proxy-wasm-cpp-host's split of
+ * plugin configuration from the running VM.
+ */
+import type { StringEncoding } from './component-reader.js';
+
+export interface PluginSpec {
+  /** Path the component was read from. */
+  readonly path: string;
+  /** Short name for logs: the file name without `.wasm`. */
+  readonly name: string;
+  /** SHA-256 of the component file, hex. */
+  readonly sha256: string;
+  /** Size of the component file in bytes. */
+  readonly sizeBytes: number;
+  /** The plugin's main core module, compiled. */
+  readonly module: WebAssembly.Module;
+  /** How strings cross the boundary (from the component's canonical options). */
+  readonly stringEncoding: Exclude<StringEncoding, 'latin1+utf16'>;
+  /** Whether the module exports `cabi_post_start` (called after `start`'s result is read). */
+  readonly hasPostStart: boolean;
+}

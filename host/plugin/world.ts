@@ -1,0 +1,72 @@
+/**
+ * The `plugbroker:plugin/plugin` world as the host sees it at the core-module level: import and
+ * export names, enum orders and where the WIT lives. `wit/plugin.wit` is the contract; this file
+ * only mirrors names and discriminant orders from it, and the build checks every plugin against the
+ * WIT itself.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** WIT package name and version. */
+export const WIT_PACKAGE = 'plugbroker:plugin@0.1.0';
+/** World every plugin implements. */
+export const WIT_WORLD = 'plugin';
+/** Core import module of the `host` interface. */
+export const HOST_IMPORT_MODULE = 'plugbroker:plugin/host@0.1.0';
+/** Functions of the `host` interface. */
+export const HOST_FUNCTIONS: readonly string[] = ['channel-send', 'channel-close', 'log', 'now-ms'];
+/** Functions the world exports (WIT names). */
+export const WORLD_EXPORTS: readonly string[] = ['start', 'stop', 'handle-connect', 'handle-msg', 'handle-broken'];
+/** Core exports the canonical ABI needs besides the world's functions. */
+export const ABI_EXPORTS: readonly string[] = ['memory', 'cabi_realloc'];
+
+/** `close-reason` in WIT order: the index is the discriminant. */
+export const CLOSE_REASONS = [
+  'peer-closed',
+  'protocol-error',
+  'closed-by-plugin',
+  'refused-by-plugin',
+  'heartbeat-timeout',
+  'auth-timeout',
+  'rate-limited',
+  'slow-consumer',
+  'plugin-failed',
+  'shutdown',
+] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
+/** `log-level` in WIT order. */
+export const PLUGIN_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type PluginLogLevel = (typeof PLUGIN_LOG_LEVELS)[number];
+
+/** `transport-kind` in WIT order. */
+export const TRANSPORT_KINDS = ['tcp', 'websocket'] as const;
+export type TransportKind = (typeof TRANSPORT_KINDS)[number];
+
+/** `peer-info` record. */
+export interface PeerInfo {
+  readonly address: string;
+  readonly port: number;
+  readonly transport: TransportKind;
+  readonly resumed: boolean;
+}
+
+/** Discriminant of a close reason, as passed to `handle-broken`. */
+export function closeReasonCode(reason: CloseReason): number {
+  return CLOSE_REASONS.indexOf(reason);
+}
+
+let witDir: string | undefined;
+
+/** Absolute path of the `wit/` folder of this package (works from sources and from `dist/`). */
+export function findWitDir(): string {
+  if (witDir !== undefined) return witDir;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'wit', 'plugin.wit'))) return (witDir = join(dir, 'wit'));
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find wit/plugin.wit above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
