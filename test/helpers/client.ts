@@ -1,0 +1,99 @@
+/**
+ * A test client over a real TCP socket: write raw bytes or frames, read decoded frames with a
+ * deadline, wait for the close. Every wait is on an event with a deadline, never a bare sleep.
+ */
+import net from 'node:net';
+import { once } from 'node:events';
+import { DecimalDecoder } from '../../host/framing/decimal-decoder.js';
+import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
+
+export class TestClient {
+  readonly socket: net.Socket;
+  readonly frames: Buffer[] = [];
+  #waiters: Array<() => void> = [];
+  #closed = false;
+  /** Raw bytes received (for tests that look at the exact stream). */
+  raw: Buffer[] = [];
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    const decoder = new DecimalDecoder({ onFrame: (b) => this.frames.push(Buffer.from(b)) }, 512 * 1024 * 1024);
+    socket.on('data', (chunk: Buffer) => {
+      this.raw.push(chunk);
+      const err = decoder.push(chunk);
+      if (err) socket.destroy(err);
+      this.#wake();
+    });
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends raw bytes. */
+  write(data: string | Uint8Array): void {
+    this.socket.write(data);
+  }
+
+  /** Sends one frame. */
+  send(body: string | Uint8Array): void {
+    this.socket.write(encodeDecimalFrame(typeof body === 'string' ? Buffer.from(body) : body));
+  }
+
+  /** Resolves when `count` frames have arrived in total; rejects after `deadlineMs`. */
+  async waitFrames(count: number, deadlineMs = 5000): Promise<Buffer[]> {
+    await this.#until(() => this.frames.length >= count, deadlineMs, () => `${this.frames.length}/${count} frames`);
+    return this.frames.slice(0, count);
+  }
+
+  /** The next unread frame (frames are consumed in order). */
+  async readFrame(deadlineMs = 5000): Promise<Buffer> {
+    const want = this.#read + 1;
+    await this.waitFrames(want, deadlineMs);
+    return this.frames[this.#read++];
+  }
+  #read = 0;
+
+  /** Resolves when the broker closed the connection. */
+  async waitClosed(deadlineMs = 5000): Promise<void> {
+    await this.#until(() => this.#closed, deadlineMs, () => 'close');
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  async #until(cond: () => boolean, deadlineMs: number, what: () => string): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    while (!cond()) {
+      if (this.#closed && !cond()) throw new Error(`connection closed while waiting for ${what()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what()}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** Opens a client to 127.0.0.1:`port`. */
+export async function connectClient(port: number): Promise<TestClient> {
+  const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+  await once(socket, 'connect');
+  return new TestClient(socket);
+}
