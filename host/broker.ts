@@ -39,6 +39,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   readonly #router = new Router(this.#registry);
   #runtime: PluginRuntime | undefined;
   #listener: TcpListener | undefined;
+  #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #replaying = false;
   #replayAgain = false;
@@ -77,7 +78,12 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
    * @throws {PluginStartError} when the plugin's `start` refuses.
    * @throws {ListenError}
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     const spec = await loadPlugin(this.options.plugin);
     const pluginLog = this.log.child({ plugin: spec.name });
     const runtime = new PluginRuntime(spec, createHostImports(this.#router, pluginLog), this.options.pluginConfig, pluginLog, this);
@@ -111,6 +117,8 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   }
 
   async #stop(): Promise<void> {
+    // A stop requested during start-up waits for the start to finish (or fail) first.
+    await this.#starting?.catch(() => {});
     const listener = this.#listener;
     const closed = listener?.close();
     const conns = this.#registry.list();

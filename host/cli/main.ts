@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, DEFAULTS } from '../config.js';
 import { BrokerError } from '../errors.js';
 import { build } from './build.js';
-import { serve, type ServeOpts } from './serve.js';
+import { createServeBroker, type ServeOpts } from './serve.js';
 
 function parseIntStrict(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
@@ -50,8 +50,9 @@ program
   .addHelpText('after', '\nLogs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM stop cleanly:\nevery channel gets handle-broken(shutdown), then the plugin\'s stop(); a second signal exits at once.')
   .action(
     asyncAction(async (opts: ServeOpts) => {
-      const broker = await serve(opts);
-      await new Promise<void>((resolve) => {
+      const broker = await createServeBroker(opts);
+      // Handlers go in before the listener exists: a signal during start-up still stops cleanly.
+      const stopped = new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals): void => {
           process.removeListener('SIGINT', onSignal);
           process.removeListener('SIGTERM', onSignal);
@@ -63,6 +64,8 @@ program
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       });
+      await broker.start();
+      await stopped;
     }),
   );
 

@@ -23,8 +23,12 @@ export async function readPluginConfig(value: string | undefined): Promise<strin
   return readFile(value.slice(1), 'utf8');
 }
 
-/** Starts a broker for the CLI. The caller decides when to stop it. */
-export async function serve(opts: ServeOpts): Promise<Broker> {
+/**
+ * Creates (and validates) a broker for the CLI without starting it, so that the caller can install
+ * its signal handlers before the listener exists.
+ * @throws {InvalidOptionError}
+ */
+export async function createServeBroker(opts: ServeOpts): Promise<Broker> {
   const options: BrokerOptions = {
     plugin: opts.plugin,
     host: opts.host,
@@ -34,7 +38,12 @@ export async function serve(opts: ServeOpts): Promise<Broker> {
     pluginConfig: await readPluginConfig(opts.pluginConfig),
     logLevel: opts.logLevel,
   };
-  const broker = createBroker(options);
+  return createBroker(options);
+}
+
+/** Starts a broker for the CLI. The caller decides when to stop it. */
+export async function serve(opts: ServeOpts): Promise<Broker> {
+  const broker = await createServeBroker(opts);
   await broker.start();
   return broker;
 }
