@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
 import { Connection, type ConnectionEvents } from './connection/connection.js';
 import { ConnectionRegistry } from './connection/registry.js';
+import { OutboundArena } from './connection/outbound-arena.js';
 import type { FrameError, PluginFailedError } from './errors.js';
 import { createHostImports } from './host-api/host.js';
 import { createLogger } from './log.js';
@@ -37,6 +38,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   readonly log: Logger;
   readonly #registry = new ConnectionRegistry();
   readonly #router = new Router(this.#registry);
+  readonly #arena = new OutboundArena();
   #runtime: PluginRuntime | undefined;
   #listener: TcpListener | undefined;
   #starting: Promise<void> | undefined;
@@ -145,7 +147,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       maxFrameBytes: this.options.maxFrameBytes,
       maxOutboundBytes: this.options.maxOutboundBytes,
       closeLingerMs: this.options.shutdownFlushMs,
-    });
+    }, this.#arena);
     this.#registry.add(conn);
     const generation = runtime.generation;
     const accepted = runtime.handleConnect(conn.id, conn.peerInfo(false));

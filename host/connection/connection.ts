@@ -3,16 +3,18 @@
  * batch. Frames go to the broker through `ConnectionEvents`; the plugin is never called from here.
  *
  * Outbound frames are not written one by one (a `write` per frame costs ≈ 10× a batched write,
- * performance.md): `send` appends to a batch and schedules one flush per event-loop turn with
- * `process.nextTick`, so every frame queued while a read chunk is processed leaves in one write.
+ * performance.md): `send` encodes into the shared `OutboundArena` and schedules one flush per
+ * event-loop turn with `process.nextTick`, so every frame queued while a read chunk is processed
+ * leaves in one write.
  */
 import type { FrameError } from '../errors.js';
 import { DecimalDecoder } from '../framing/decimal-decoder.js';
 import type { FrameSink } from '../framing/frame-codec.js';
-import { decimalHeaderBytes, writeDecimalHeader } from '../framing/decimal-encoder.js';
+import { decimalHeaderBytes } from '../framing/decimal-encoder.js';
 import type { Transport, TransportHandler } from '../transport/transport.js';
 import type { CloseReason, PeerInfo } from '../plugin/world.js';
 import { isLive, transition, type ConnectionState } from './connection-state.js';
+import { OutboundBatch, type OutboundArena } from './outbound-arena.js';
 
 /** What a connection reports to its owner. One shared object serves every connection. */
 export interface ConnectionEvents {
@@ -43,15 +45,16 @@ export class Connection implements FrameSink, TransportHandler {
   readonly #events: ConnectionEvents;
   readonly #limits: ConnectionLimits;
   readonly #decoder: DecimalDecoder;
+  readonly #arena: OutboundArena;
+  readonly #out = new OutboundBatch();
   #state: ConnectionState = 'connecting';
   #closeReason: CloseReason | undefined;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
   #flushScheduled = false;
   #lingerTimer: NodeJS.Timeout | undefined;
 
-  constructor(id: number, transport: Transport, events: ConnectionEvents, limits: ConnectionLimits) {
+  constructor(id: number, transport: Transport, events: ConnectionEvents, limits: ConnectionLimits, arena: OutboundArena) {
     this.id = id;
+    this.#arena = arena;
     this.#transport = transport;
     this.#events = events;
     this.#limits = limits;
@@ -96,14 +99,8 @@ export class Connection implements FrameSink, TransportHandler {
     if (!isLive(this.#state)) return false;
     const len = end - start;
     if (len > this.#limits.maxFrameBytes) return false;
-    const header = decimalHeaderBytes(len);
-    const frameBytes = header + len;
-    if (this.#pendingBytes + this.#transport.bufferedBytes + frameBytes > this.#limits.maxOutboundBytes) return false;
-    const frame = Buffer.allocUnsafe(frameBytes);
-    writeDecimalHeader(frame, 0, len);
-    frame.set(src.subarray(start, end), header);
-    this.#pending.push(frame);
-    this.#pendingBytes += frameBytes;
+    if (this.#out.bytes + this.#transport.bufferedBytes + decimalHeaderBytes(len) + len > this.#limits.maxOutboundBytes) return false;
+    this.#arena.appendFrame(this.#out, src, start, end);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(flushConnection, this);
@@ -130,20 +127,17 @@ export class Connection implements FrameSink, TransportHandler {
   /** Closes at once, dropping anything queued. */
   destroy(reason: CloseReason, notifyPlugin = true): void {
     if (isLive(this.#state)) this.#leaveLive('closing', reason, notifyPlugin);
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#out.clear();
     this.#transport.destroy();
   }
 
-  /** Writes every queued frame in one write. */
+  /** Writes every queued frame, in one write unless a large frame or another connection interleaved. */
   flush(): void {
     this.#flushScheduled = false;
-    const n = this.#pending.length;
-    if (n === 0 || this.#state === 'closed') return;
-    const data = n === 1 ? this.#pending[0] : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#transport.write(data);
+    if (this.#out.bytes === 0 || this.#state === 'closed') return;
+    const segments = this.#out.take();
+    if (segments.length === 1) this.#transport.write(segments[0]);
+    else this.#transport.writev(segments);
   }
 
   // FrameSink
@@ -170,8 +164,7 @@ export class Connection implements FrameSink, TransportHandler {
     if (this.#lingerTimer !== undefined) clearTimeout(this.#lingerTimer);
     if (isLive(this.#state)) this.#leaveLive('closed', 'peer-closed', true);
     else this.#state = transition(this.#state, 'closed');
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#out.clear();
   }
 
   onError(): void {

@@ -53,6 +53,14 @@ export class TcpTransport implements Transport {
     this.#socket.write(data);
   }
 
+  writev(data: readonly Buffer[]): void {
+    // cork/uncork hands the buffers to libuv as one writev (one syscall).
+    const s = this.#socket;
+    s.cork();
+    for (const b of data) s.write(b);
+    s.uncork();
+  }
+
   pause(): void {
     this.#socket.pause();
   }

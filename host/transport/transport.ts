@@ -28,6 +28,8 @@ export interface Transport {
   attach(handler: TransportHandler): void;
   /** Queues bytes for the peer. */
   write(data: Buffer): void;
+  /** Queues several buffers for the peer, in order, in as few writes as the transport can. */
+  writev(data: readonly Buffer[]): void;
   /** Stops reading from the peer (bytes stay in the kernel). */
   pause(): void;
   /** Half-closes after queued bytes are written. */

@@ -1,0 +1,89 @@
+/**
+ * A bump allocator for outbound frames, shared by every connection of a broker.
+ *
+ * Why by hand: allocating a Buffer per frame and concatenating them per flush costs two
+ * allocations and two copies per frame (≈ 0.1 µs each on this machine kind, more than the whole
+ * plugin call). Here a frame's header and body are written straight into a large slab; the frames a
+ * connection queues back to back (the usual case: all replies to one read chunk) form one
+ * contiguous range that leaves in a single `write`. A slab region handed to a socket is never
+ * written again: when a slab is full a new one is started and the old one is freed by the GC once
+ * the writes that reference it complete.
+ */
+import { writeDecimalHeader, decimalHeaderBytes } from '../framing/decimal-encoder.js';
+
+/** Slab size. Frames larger than a quarter of it get a Buffer of their own. */
+export const ARENA_SLAB_BYTES = 256 * 1024;
+const LARGE_FRAME_BYTES = ARENA_SLAB_BYTES / 4;
+
+/** A contiguous run of encoded frames for one connection. */
+export class OutboundBatch {
+  /** Completed segments, in order, not yet written. */
+  segments: Buffer[] = [];
+  /** Bytes in `segments` plus the open range. */
+  bytes = 0;
+  /** Slab of the open range (null when none is open). */
+  slab: Buffer | null = null;
+  start = 0;
+  end = 0;
+
+  /** Closes the open range into `segments`. */
+  seal(): void {
+    if (this.slab !== null && this.end > this.start) this.segments.push(this.slab.subarray(this.start, this.end));
+    this.slab = null;
+  }
+
+  /** Takes everything queued (sealing the open range) and leaves the batch empty. */
+  take(): Buffer[] {
+    this.seal();
+    const segments = this.segments;
+    this.segments = [];
+    this.bytes = 0;
+    return segments;
+  }
+
+  /** Drops everything queued. */
+  clear(): void {
+    this.slab = null;
+    this.segments = [];
+    this.bytes = 0;
+  }
+}
+
+/** The shared slab allocator. */
+export class OutboundArena {
+  #slab = Buffer.allocUnsafeSlow(ARENA_SLAB_BYTES);
+  #used = 0;
+
+  /** Appends the frame `<len>\n` + `src[start, end)` to `batch`. */
+  appendFrame(batch: OutboundBatch, src: Uint8Array, start: number, end: number): void {
+    const len = end - start;
+    const header = decimalHeaderBytes(len);
+    const need = header + len;
+    if (need > LARGE_FRAME_BYTES) {
+      batch.seal();
+      const frame = Buffer.allocUnsafe(need);
+      writeDecimalHeader(frame, 0, len);
+      frame.set(src.subarray(start, end), header);
+      batch.segments.push(frame);
+      batch.bytes += need;
+      return;
+    }
+    if (this.#used + need > ARENA_SLAB_BYTES) {
+      this.#slab = Buffer.allocUnsafeSlow(ARENA_SLAB_BYTES);
+      this.#used = 0;
+    }
+    const slab = this.#slab;
+    const at = this.#used;
+    // Extend the batch's open range when the frame lands right after it; otherwise start a new one.
+    if (batch.slab !== slab || batch.end !== at) {
+      batch.seal();
+      batch.slab = slab;
+      batch.start = at;
+    }
+    const bodyAt = writeDecimalHeader(slab, at, len);
+    slab.set(src.subarray(start, end), bodyAt);
+    this.#used = at + need;
+    batch.end = this.#used;
+    batch.bytes += need;
+  }
+}
