@@ -32,7 +32,10 @@ export interface BrokerOptions {
   port?: number;
   /** Largest frame body in bytes, inbound and outbound. Default 1 MiB. */
   maxFrameBytes?: number;
-  /** Bytes that may wait for one slow peer before `channel-send` returns false. Default 8 MiB. */
+  /**
+   * Bytes that may wait for one slow peer before `channel-send` returns false. Default 8 MiB, or
+   * twice `maxFrameBytes` when that is larger.
+   */
   maxOutboundBytes?: number;
   /** Listen backlog. Default 4096. */
   listenBacklog?: number;
@@ -75,7 +78,15 @@ export const DEFAULTS = Object.freeze({
  * @throws {InvalidOptionError} naming the first option whose value is out of its domain.
  */
 export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
-  const o = { ...DEFAULTS, logger: undefined, ...stripUndefined(opts) } as ResolvedOptions;
+  for (const key of Object.keys(opts)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new InvalidOptionError(key, (opts as unknown as Record<string, unknown>)[key], `absent: there is no option '${key}'`);
+  }
+  const given = stripUndefined(opts);
+  const o = { ...DEFAULTS, logger: undefined, ...given } as ResolvedOptions;
+  // The outbound queue must hold at least one full frame: a raised frame limit raises its default.
+  if (given.maxOutboundBytes === undefined && typeof o.maxFrameBytes === 'number') {
+    (o as { maxOutboundBytes: number }).maxOutboundBytes = Math.max(DEFAULTS.maxOutboundBytes, 2 * o.maxFrameBytes);
+  }
   if (typeof o.plugin !== 'string' || o.plugin.length === 0) throw new InvalidOptionError('plugin', o.plugin, 'a path to a .wasm component');
   if (typeof o.pluginConfig !== 'string') throw new InvalidOptionError('pluginConfig', o.pluginConfig, 'a string');
   if (typeof o.host !== 'string' || o.host.length === 0) throw new InvalidOptionError('host', o.host, 'a host name or IP address');
@@ -90,6 +101,8 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   }
   return Object.freeze(o);
 }
+
+const KNOWN_OPTIONS = new Set(['plugin', 'logger', ...Object.keys(DEFAULTS)]);
 
 function checkInteger(option: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

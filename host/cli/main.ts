@@ -44,7 +44,7 @@ program
   .option('--host <address>', 'address to bind', DEFAULTS.host)
   .option('--port <n>', 'TCP port to listen on (0 picks a free one)', parseIntStrict, DEFAULTS.port)
   .option('--max-frame-bytes <n>', 'largest frame body accepted or sent, in bytes; a peer that declares more is disconnected (protocol-error)', parseIntStrict, DEFAULTS.maxFrameBytes)
-  .option('--max-outbound-bytes <n>', 'bytes that may queue for one peer before channel-send returns false', parseIntStrict, DEFAULTS.maxOutboundBytes)
+  .option('--max-outbound-bytes <n>', `bytes that may queue for one peer before channel-send returns false (default: ${DEFAULTS.maxOutboundBytes}, or twice --max-frame-bytes if larger)`, parseIntStrict)
   .option('--plugin-config <text|@file>', "text passed to the plugin's start(config); @path reads a file", '')
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default(DEFAULTS.logLevel))
   .addHelpText('after', '\nLogs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM stop cleanly:\nevery channel gets handle-broken(shutdown), then the plugin\'s stop(); a second signal exits at once.')

@@ -6,8 +6,10 @@
  *
  * A small explicit state machine, READ_LENGTH → (READ_LENGTH_CR) → READ_BODY, after nats.js
  * core/src/parser.ts. The declared length is checked against `maxFrameBytes` as soon as the header
- * line ends, before any body byte is buffered; a body that spans chunks is buffered as the list of
- * slices actually received, so a peer that declares a large frame and sends little costs little.
+ * line ends, before any body byte is buffered. A body that spans chunks is copied into a buffer that
+ * grows (doubling, capped at the declared length) with the bytes actually received: a peer that
+ * declares a large frame and sends little costs little, and a peer that trickles a body in one-byte
+ * segments costs no more than the body (keeping one slice per chunk would cost ≈ 450 bytes each).
  */
 import { FrameBadLengthError, FrameError, FrameHeaderTooLongError, FrameTooLargeError } from '../errors.js';
 import { MAX_LENGTH_DIGITS } from '../limits.js';
@@ -41,7 +43,9 @@ export class DecimalDecoder implements FrameDecoder {
   #digits = 0;
   #length = 0;
   #remaining = 0;
-  #parts: Buffer[] = [];
+  /** Body being assembled across chunks, and how much of it is filled. */
+  #body: Buffer | null = null;
+  #filled = 0;
   /** Stream bytes consumed by earlier chunks, for error offsets. */
   #consumed = 0;
   #error: FrameError | null = null;
@@ -89,18 +93,18 @@ export class DecimalDecoder implements FrameDecoder {
         case State.ReadBody: {
           const take = Math.min(this.#remaining, n - i);
           // Fast path: the whole body is inside this chunk; hand out a view, no copy.
-          if (take === this.#length && this.#parts.length === 0) {
+          if (take === this.#length) {
             const body = chunk.subarray(i, i + take);
             i += take;
             this.#resetHeader();
             this.#sink.onFrame(body);
           } else {
-            this.#parts.push(chunk.subarray(i, i + take));
+            this.#append(chunk, i, take);
             this.#remaining -= take;
             i += take;
             if (this.#remaining === 0) {
-              const body = Buffer.concat(this.#parts, this.#length);
-              this.#parts = [];
+              const body = this.#body!;
+              this.#body = null;
               this.#resetHeader();
               this.#sink.onFrame(body);
             }
@@ -119,7 +123,20 @@ export class DecimalDecoder implements FrameDecoder {
 
   halt(): void {
     if (this.#state !== State.Failed) this.#state = State.Halted;
-    this.#parts = [];
+    this.#body = null;
+  }
+
+  /** Copies `chunk[i, i + take)` into the body under assembly, growing it as needed. */
+  #append(chunk: Buffer, i: number, take: number): void {
+    const need = this.#filled + take;
+    let body = this.#body;
+    if (body === null || body.length < need) {
+      const grown = Buffer.allocUnsafe(Math.min(this.#length, Math.max(need, 2 * (body?.length ?? 0), 4096)));
+      if (body !== null) body.copy(grown, 0, 0, this.#filled);
+      this.#body = body = grown;
+    }
+    chunk.copy(body, this.#filled, i, i + take);
+    this.#filled = need;
   }
 
   /**
@@ -148,12 +165,13 @@ export class DecimalDecoder implements FrameDecoder {
     this.#digits = 0;
     this.#length = 0;
     this.#remaining = 0;
+    this.#filled = 0;
   }
 
   #fail(error: FrameError): FrameError {
     this.#state = State.Failed;
     this.#error = error;
-    this.#parts = [];
+    this.#body = null;
     return error;
   }
 }

@@ -165,10 +165,22 @@ describe('resolveOptions', () => {
       expect(resolveOptions({ plugin: PLUGIN, maxFrameBytes: 4096, maxOutboundBytes: 4096 }).maxOutboundBytes).toBe(4096);
     });
 
-    it('checks a raised maxFrameBytes against the default maxOutboundBytes', () => {
-      const err = invalidOption(() => resolveOptions({ plugin: PLUGIN, maxFrameBytes: DEFAULT_MAX_OUTBOUND_BYTES + 1 }));
+    it('raises the default maxOutboundBytes to twice a raised maxFrameBytes', () => {
+      const o = resolveOptions({ plugin: PLUGIN, maxFrameBytes: DEFAULT_MAX_OUTBOUND_BYTES + 1 });
+      expect(o.maxOutboundBytes).toBe(2 * (DEFAULT_MAX_OUTBOUND_BYTES + 1));
+    });
+
+    it('still checks a raised maxFrameBytes against an explicit maxOutboundBytes', () => {
+      const err = invalidOption(() =>
+        resolveOptions({ plugin: PLUGIN, maxFrameBytes: DEFAULT_MAX_OUTBOUND_BYTES + 1, maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES }),
+      );
       expect(err.option).toBe('maxOutboundBytes');
       expect(err.value).toBe(DEFAULT_MAX_OUTBOUND_BYTES);
+    });
+
+    it('rejects an option name it does not know (a typo is not silently ignored)', () => {
+      const err = invalidOption(() => resolveOptions({ plugin: PLUGIN, maxFrameByte: 5 } as unknown as BrokerOptions));
+      expect(err.option).toBe('maxFrameByte');
     });
 
     it('checks a lowered maxOutboundBytes against the default maxFrameBytes', () => {
