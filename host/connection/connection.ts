@@ -3,9 +3,9 @@
  * batch. Frames go to the broker through `ConnectionEvents`; the plugin is never called from here.
  *
  * Outbound frames are not written one by one (a `write` per frame costs ≈ 10× a batched write,
- * performance.md): `send` encodes into the shared `OutboundArena` and schedules one flush per
- * event-loop turn with `process.nextTick`, so every frame queued while a read chunk is processed
- * leaves in one write.
+ * performance.md): `send` encodes into the shared `OutboundArena`. Frames a connection queues for
+ * itself while its own read chunk is processed (replies) are written once the chunk is done; frames
+ * queued from anywhere else (pushes) are flushed once per event-loop turn with `process.nextTick`.
  */
 import type { FrameError } from '../errors.js';
 import { DecimalDecoder } from '../framing/decimal-decoder.js';
@@ -101,7 +101,8 @@ export class Connection implements FrameSink, TransportHandler {
     if (len > this.#limits.maxFrameBytes) return false;
     if (this.#out.bytes + this.#transport.bufferedBytes + decimalHeaderBytes(len) + len > this.#limits.maxOutboundBytes) return false;
     this.#arena.appendFrame(this.#out, src, start, end);
-    if (!this.#flushScheduled) {
+    // Replies to the chunk being read leave when onData finishes; no tick needed.
+    if (!this.#flushScheduled && reading !== this) {
       this.#flushScheduled = true;
       process.nextTick(flushConnection, this);
     }
@@ -148,7 +149,14 @@ export class Connection implements FrameSink, TransportHandler {
   // TransportHandler
   onData(chunk: Buffer): void {
     if (this.#state !== 'open') return;
-    const err = this.#decoder.push(chunk);
+    reading = this;
+    let err;
+    try {
+      err = this.#decoder.push(chunk);
+    } finally {
+      reading = null;
+    }
+    if (this.#out.bytes > 0 && !this.#flushScheduled) this.flush();
     if (err !== null && this.#state === 'open') {
       this.#events.onProtocolError(this, err);
       this.close('protocol-error');
@@ -177,6 +185,9 @@ export class Connection implements FrameSink, TransportHandler {
     this.#events.onClosed(this, reason, notifyPlugin);
   }
 }
+
+/** The connection whose read chunk is being decoded right now (frames are handled synchronously). */
+let reading: Connection | null = null;
 
 function flushConnection(conn: Connection): void {
   conn.flush();
