@@ -1,0 +1,12 @@
+// plugbroker AssemblyScript SDK: the only module plugin code imports.
+//
+//   import { Plugin, Channel, register } from "<path>/plugin-sdk-as/assembly";
+//   export * from "<path>/plugin-sdk-as/assembly/abi/exports";
+//
+// See plugin-sdk-as/README.md.
+
+export { Plugin, register } from "./plugin";
+export { Channel } from "./channel";
+export { CloseReason, LogLevel, TransportKind, PeerInfo, closeReasonName } from "./types";
+export { log } from "./log";
+export { nowMs } from "./clock";
