@@ -18,6 +18,8 @@ const SNAKE_TO_WIT = new Map(WORLD_EXPORTS.filter((n) => n.includes('-')).map((n
  */
 export async function renameExports(core: Uint8Array): Promise<Uint8Array> {
   const { default: binaryen } = await import('binaryen');
+  // Keep the name section: trap reports then name the plugin's functions, not wasm-function[202].
+  binaryen.setDebugInfo(true);
   const mod = binaryen.readBinary(core);
   try {
     let renamed = 0;
