@@ -1,0 +1,205 @@
+/*
+ * plugbroker C SDK: the world `plugbroker:plugin/plugin` (wit/plugin.wit) for plugins written in C.
+ *
+ * A plugin includes this header and defines the handlers it needs (every handler has a default:
+ * accept every connection, ignore everything else):
+ *
+ *     #include <plugbroker.h>
+ *
+ *     void pb_on_message(pb_channel ch, const uint8_t *payload, size_t len) {
+ *         pb_channel_send(ch, payload, len);
+ *     }
+ *
+ * and is built with `broker build <dir>`, which compiles every `*.c` of the folder together with
+ * the SDK's sources in `src/` (clang --target=wasm32 -nostdlib: there is no libc; the few libc
+ * functions a plugin needs are declared below). See docs/plugins.md.
+ *
+ * Memory: arguments the broker passes (config, peer address, payload) are lent to the handler for
+ * the duration of the call and freed by the SDK when it returns; copy what you keep, or take the
+ * payload with `pb_keep_payload()`. Each of them is followed by a NUL byte, so text can be read as a
+ * C string (a binary payload may also contain NULs: trust `len`). Buffers you pass to the broker
+ * (`pb_channel_send`, `pb_log`) are only read during the call; you keep them.
+ */
+#ifndef PLUGBROKER_H
+#define PLUGBROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Types (WIT interface `types`)                                                              */
+
+/**
+ * A connection handle (WIT `channel`), never 0. Dead once `pb_on_broken` has returned for it; the
+ * broker does not hand the same number to a new connection while the plugin may still hold it.
+ */
+typedef uint32_t pb_channel;
+
+/** Why a channel ended (WIT `close-reason`; the values are the WIT discriminants). */
+typedef enum pb_close_reason {
+    PB_CLOSE_PEER_CLOSED = 0,       /**< the peer closed the connection, or it failed */
+    PB_CLOSE_PROTOCOL_ERROR = 1,    /**< the peer broke the framing protocol */
+    PB_CLOSE_CLOSED_BY_PLUGIN = 2,  /**< the plugin called `pb_channel_close` */
+    PB_CLOSE_REFUSED_BY_PLUGIN = 3, /**< `pb_on_connect` returned false */
+    PB_CLOSE_HEARTBEAT_TIMEOUT = 4, /**< the peer was idle for longer than the idle timeout */
+    PB_CLOSE_AUTH_TIMEOUT = 5,      /**< not authenticated before the auth deadline */
+    PB_CLOSE_RATE_LIMITED = 6,      /**< the peer exceeded its frame or byte rate */
+    PB_CLOSE_SLOW_CONSUMER = 7,     /**< the peer did not read and its outbound queue overflowed */
+    PB_CLOSE_PLUGIN_FAILED = 8,     /**< a plugin call about this channel trapped */
+    PB_CLOSE_SHUTDOWN = 9,          /**< the broker is shutting down */
+} pb_close_reason;
+
+/** Number of `pb_close_reason` values. */
+#define PB_CLOSE_REASON_COUNT 10
+
+/** Severity of a log line (WIT `log-level`). */
+typedef enum pb_log_level {
+    PB_LOG_TRACE = 0,
+    PB_LOG_DEBUG = 1,
+    PB_LOG_INFO = 2,
+    PB_LOG_WARN = 3,
+    PB_LOG_ERROR = 4,
+} pb_log_level;
+
+/** How the peer is connected (WIT `transport-kind`). */
+typedef enum pb_transport_kind {
+    PB_TRANSPORT_TCP = 0,       /**< raw TCP speaking `<length>\n<body>` frames */
+    PB_TRANSPORT_WEBSOCKET = 1, /**< one WebSocket message is one frame */
+} pb_transport_kind;
+
+/** Who is on the other end of a new channel (WIT `peer-info`). Lent for the `pb_on_connect` call. */
+typedef struct pb_peer_info {
+    const char *address;         /**< IP address as NUL-terminated UTF-8 (`127.0.0.1`, `::1`) */
+    size_t address_len;          /**< bytes of `address`, without the NUL */
+    uint16_t port;               /**< the peer's TCP port */
+    pb_transport_kind transport; /**< how the peer is connected */
+    /**
+     * True when the connection was already open and this fresh instance (after a trap) is told
+     * about it before its next message: state of the previous instance is gone.
+     */
+    bool resumed;
+} pb_peer_info;
+
+/** The WIT name of a close reason (`"peer-closed"`, …), for log lines; `"unknown"` out of range. */
+const char *pb_close_reason_name(pb_close_reason reason);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Handlers: define the ones you need; the SDK has a default for each (weak symbols).           */
+
+/**
+ * Called once per instance before anything else, with the text of `broker serve --plugin-config`
+ * (NUL-terminated, `config_len` bytes; "" when none). Also called on each fresh instance after a
+ * trap. Default: returns NULL.
+ * @return NULL to serve, or an error message (NUL-terminated, with static storage or otherwise
+ *         valid until the next call into the plugin) to refuse: the broker prints it and exits.
+ */
+const char *pb_on_start(const char *config, size_t config_len);
+
+/** Called once at shutdown, after `pb_on_broken(…, PB_CLOSE_SHUTDOWN)` for every channel. */
+void pb_on_stop(void);
+
+/**
+ * A peer connected (or, with `peer->resumed`, an open channel is handed to a fresh instance).
+ * The plugin may already send to `ch` (a greeting). Default: returns true.
+ * @return false to refuse: the broker closes the connection and calls
+ *         `pb_on_broken(ch, PB_CLOSE_REFUSED_BY_PLUGIN)`.
+ */
+bool pb_on_connect(pb_channel ch, const pb_peer_info *peer);
+
+/**
+ * One frame arrived from `ch`: `len` bytes at `payload` (possibly 0), followed by a NUL byte.
+ * The bytes are lent until the handler returns; `pb_keep_payload()` takes them instead.
+ */
+void pb_on_message(pb_channel ch, const uint8_t *payload, size_t len);
+
+/** `ch` ended for `reason`. It is dead once this returns: free what you kept for it. */
+void pb_on_broken(pb_channel ch, pb_close_reason reason);
+
+/**
+ * Inside `pb_on_message` only: takes ownership of the current payload, which the SDK then does not
+ * free. Release it with `pb_free` when done. Returns NULL outside `pb_on_message`.
+ */
+uint8_t *pb_keep_payload(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Host functions (WIT interface `host`)                                                     */
+
+#define PB_HOST_MODULE "plugbroker:plugin/host@0.1.0"
+
+/* Raw imports with their canonical-ABI core signatures; use the wrappers below. */
+__attribute__((import_module(PB_HOST_MODULE), import_name("channel-send")))
+int32_t pb_raw_channel_send(uint32_t ch, const void *ptr, size_t len);
+__attribute__((import_module(PB_HOST_MODULE), import_name("channel-close")))
+void pb_raw_channel_close(uint32_t ch);
+__attribute__((import_module(PB_HOST_MODULE), import_name("log")))
+void pb_raw_log(int32_t level, const char *ptr, size_t len);
+__attribute__((import_module(PB_HOST_MODULE), import_name("now-ms")))
+uint64_t pb_raw_now_ms(void);
+
+size_t pb_strlen(const char *s);
+
+/**
+ * Queues one frame with the `len` bytes at `data` as its body. The broker copies the bytes before
+ * returning. Returns false (and sends nothing) when the channel is dead or closing, the payload is
+ * larger than the broker's frame limit, or the peer's outbound queue is full.
+ */
+static inline bool pb_channel_send(pb_channel ch, const void *data, size_t len) {
+    return pb_raw_channel_send(ch, data, len) != 0;
+}
+
+/** `pb_channel_send` with a NUL-terminated string as the body (without the NUL). */
+static inline bool pb_channel_send_str(pb_channel ch, const char *text) {
+    return pb_raw_channel_send(ch, text, pb_strlen(text)) != 0;
+}
+
+/**
+ * Closes `ch` after the frames already queued for it are written. `pb_on_broken(ch,
+ * PB_CLOSE_CLOSED_BY_PLUGIN)` follows once the current handler returns. No-op on a dead channel.
+ */
+static inline void pb_channel_close(pb_channel ch) { pb_raw_channel_close(ch); }
+
+/** Writes `len` bytes of UTF-8 at `message` to the broker's log at `level` (cut at 4096 bytes). */
+static inline void pb_log_n(pb_log_level level, const char *message, size_t len) {
+    pb_raw_log((int32_t)level, message, len);
+}
+
+/** Writes a NUL-terminated UTF-8 message to the broker's log at `level`. */
+static inline void pb_log(pb_log_level level, const char *message) {
+    pb_raw_log((int32_t)level, message, pb_strlen(message));
+}
+
+/** Wall-clock milliseconds since the Unix epoch, as the broker sees it. */
+static inline uint64_t pb_now_ms(void) { return pb_raw_now_ms(); }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Memory and the few libc functions a freestanding plugin needs                               */
+
+/**
+ * Allocates `size` bytes, 8-byte aligned (also for size 0: a unique pointer). Returns NULL when
+ * linear memory cannot grow. Blocks are recycled by size class (powers of two); linear memory
+ * never shrinks, so a plugin's memory is the high-water mark of what it held at once.
+ */
+void *pb_malloc(size_t size);
+/** `pb_malloc` with the bytes zeroed; NULL on overflow or when memory cannot grow. */
+void *pb_calloc(size_t count, size_t size);
+/** Resizes a block from `pb_malloc` (NULL: allocates); the contents up to the smaller size stay. */
+void *pb_realloc(void *ptr, size_t size);
+/** Frees a block from `pb_malloc`/`pb_calloc`/`pb_realloc`/`pb_keep_payload`. NULL does nothing. */
+void pb_free(void *ptr);
+
+/* clang lowers these to bulk-memory instructions (or calls the SDK's definitions). */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PLUGBROKER_H */
