@@ -8,6 +8,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { BuildError } from '../errors.js';
 import { loadPlugin } from '../plugin/loader.js';
 import { compileAssemblyScript } from '../toolchain/assemblyscript.js';
+import { compileC } from '../toolchain/c.js';
+import { compileRust } from '../toolchain/rust.js';
 import { componentize, renameExports } from '../toolchain/componentize.js';
 
 /** Options of `build`. */
@@ -32,6 +34,7 @@ export function detectLanguage(dir: string): PluginLanguage {
 /**
  * Builds the plugin in `dir` and returns the component's path.
  * @throws {BuildError} at the step that failed.
+ * @throws {ToolchainMissingError} when the compiler the language needs is not installed.
  */
 export async function build(dir: string, opts: BuildOpts = {}): Promise<string> {
   const print = opts.print ?? ((line: string) => process.stdout.write(line + '\n'));
@@ -45,12 +48,17 @@ export async function build(dir: string, opts: BuildOpts = {}): Promise<string> 
 
   const language = detectLanguage(dir);
   print(`building ${dir} (${language}) → ${out}`);
-  if (language !== 'assemblyscript') {
-    throw new BuildError('detect', `${language} plugins are not supported by this version of broker build yet (tracked in issue #6)`);
+  let component: Uint8Array;
+  if (language === 'assemblyscript') {
+    const core = await step('compile', () => compileAssemblyScript(dir));
+    const renamed = await step('rename', () => renameExports(core));
+    component = await step('component', () => componentize(renamed, 'utf16'));
+  } else {
+    // C and Rust export the WIT names themselves (SDK attributes) and pass strings as UTF-8.
+    const warn = (text: string): void => print(text.replace(/^/gm, '    '));
+    const core = await (language === 'c' ? compileC : compileRust)(dir, { step, warn });
+    component = await step('component', () => componentize(core, 'utf8'));
   }
-  const core = await step('compile', () => compileAssemblyScript(dir));
-  const renamed = await step('rename', () => renameExports(core));
-  const component = await step('component', () => componentize(renamed, 'utf16'));
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, component);
   await step('validate', () => loadPlugin(out));

@@ -1,0 +1,83 @@
+//! Login: a stateful sample. The first frame must be `login <name>` (a name of 1 to 32 bytes); the
+//! plugin answers `<greeting> <name>` and from then on echoes every frame prefixed with `<name>: `.
+//! Any other first frame is answered with `error: expected "login <name>"` and the channel is
+//! closed. The greeting is the plugin config (`--plugin-config`), `welcome` when empty; a config
+//! longer than 32 bytes refuses to start.
+//!
+//! Per-channel state lives in a `BTreeMap` entry created in `on_connect` and removed in
+//! `on_broken`, so memory stays flat however many connections come and go.
+
+use plugbroker::{export_plugin, log, Channel, CloseReason, Payload, PeerInfo, Plugin};
+use std::collections::BTreeMap;
+
+const MAX_NAME_BYTES: usize = 32;
+const MAX_GREETING_BYTES: usize = 32;
+const LOGIN_PREFIX: &[u8] = b"login ";
+const ERROR_REPLY: &[u8] = b"error: expected \"login <name>\"";
+
+/// What the plugin knows about one channel: `None` until the peer has logged in.
+type Session = Option<Vec<u8>>;
+
+struct Login {
+    greeting: Vec<u8>,
+    sessions: BTreeMap<Channel, Session>,
+}
+
+impl Plugin for Login {
+    fn start(&mut self, config: &str) -> Result<(), String> {
+        if config.len() > MAX_GREETING_BYTES {
+            return Err("greeting longer than 32 bytes".into());
+        }
+        self.greeting = if config.is_empty() { b"welcome".to_vec() } else { config.as_bytes().to_vec() };
+        Ok(())
+    }
+
+    fn on_connect(&mut self, channel: Channel, _peer: &PeerInfo<'_>) -> bool {
+        // A resumed channel starts over: it must log in again.
+        self.sessions.insert(channel, None);
+        true
+    }
+
+    fn on_message(&mut self, channel: Channel, payload: Payload) {
+        let session = match self.sessions.get_mut(&channel) {
+            Some(session) => session,
+            None => return, // unknown channel: cannot happen under the calling rules
+        };
+        match session {
+            Some(name) => {
+                let mut frame = Vec::with_capacity(name.len() + 2 + payload.len());
+                frame.extend_from_slice(name);
+                frame.extend_from_slice(b": ");
+                frame.extend_from_slice(&payload);
+                channel.send(&frame);
+            }
+            None => match login_name(&payload) {
+                Some(name) => {
+                    let mut reply = Vec::with_capacity(self.greeting.len() + 1 + name.len());
+                    reply.extend_from_slice(&self.greeting);
+                    reply.push(b' ');
+                    reply.extend_from_slice(name);
+                    channel.send(&reply);
+                    log!(Info, "{} logged in", String::from_utf8_lossy(name));
+                    *session = Some(name.to_vec());
+                }
+                None => {
+                    channel.send(ERROR_REPLY);
+                    channel.close();
+                }
+            },
+        }
+    }
+
+    fn on_broken(&mut self, channel: Channel, _reason: CloseReason) {
+        self.sessions.remove(&channel);
+    }
+}
+
+/// The name in a `login <name>` frame, if the frame is one.
+fn login_name(frame: &[u8]) -> Option<&[u8]> {
+    let name = frame.strip_prefix(LOGIN_PREFIX)?;
+    (1..=MAX_NAME_BYTES).contains(&name.len()).then(|| name)
+}
+
+export_plugin!(Login, Login { greeting: Vec::new(), sessions: BTreeMap::new() });
