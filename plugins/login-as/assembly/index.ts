@@ -1,0 +1,85 @@
+// Login: a stateful sample. The first frame must be `login <name>` (a name of 1 to 32 bytes); the
+// plugin answers `<greeting> <name>` and from then on echoes every frame prefixed with `<name>: `.
+// Any other first frame is answered with `error: expected "login <name>"` and the channel is
+// closed. The greeting is the plugin config (`--plugin-config`), `welcome` when empty; a config
+// longer than 32 bytes refuses to start.
+//
+// Per-channel state lives in a Map entry created in onConnect and deleted in onBroken, so memory
+// stays flat however many connections come and go (the collector frees the names).
+
+import { Channel, CloseReason, PeerInfo, Plugin, log, register } from "../../../plugin-sdk-as/assembly";
+export * from "../../../plugin-sdk-as/assembly/abi/exports";
+
+const MAX_NAME_BYTES = 32;
+const MAX_GREETING_BYTES = 32;
+const ERROR_REPLY = 'error: expected "login <name>"';
+
+/** `login `, as bytes. */
+const LOGIN_PREFIX: StaticArray<u8> = [0x6c, 0x6f, 0x67, 0x69, 0x6e, 0x20];
+
+/** The bytes of `head` followed by those of `tail`, in a fresh array. */
+function concat(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  let joined = new Uint8Array(head.length + tail.length);
+  joined.set(head);
+  joined.set(tail, head.length);
+  return joined;
+}
+
+/** True when `frame` is `login <name>` with a name of 1 to MAX_NAME_BYTES bytes. */
+function isLogin(frame: Uint8Array): bool {
+  let prefixLen = LOGIN_PREFIX.length;
+  if (frame.length <= prefixLen || frame.length > prefixLen + MAX_NAME_BYTES) return false;
+  for (let i = 0; i < prefixLen; i++) {
+    if (frame[i] != LOGIN_PREFIX[i]) return false;
+  }
+  return true;
+}
+
+class Login extends Plugin {
+  /** `<greeting> ` as UTF-8. */
+  greeting: Uint8Array = new Uint8Array(0);
+  /** Channel → its name as UTF-8; an empty array until the peer has logged in. */
+  sessions: Map<Channel, Uint8Array> = new Map();
+
+  start(config: string): string | null {
+    if (String.UTF8.byteLength(config) > MAX_GREETING_BYTES) return "greeting longer than 32 bytes";
+    let greeting = config.length == 0 ? "welcome " : config + " ";
+    this.greeting = Uint8Array.wrap(String.UTF8.encode(greeting));
+    return null;
+  }
+
+  onConnect(channel: Channel, peer: PeerInfo): bool {
+    // A resumed channel starts over: it must log in again.
+    this.sessions.set(channel, new Uint8Array(0));
+    return true;
+  }
+
+  onMessage(channel: Channel, payload: Uint8Array): void {
+    if (!this.sessions.has(channel)) return; // unknown channel: cannot happen under the calling rules
+    let name = this.sessions.get(channel);
+    if (name.length > 0) {
+      let prefix = new Uint8Array(name.length + 2);
+      prefix.set(name);
+      prefix[name.length] = 0x3a; // ':'
+      prefix[name.length + 1] = 0x20; // ' '
+      channel.send(concat(prefix, payload));
+      return;
+    }
+    if (!isLogin(payload)) {
+      channel.sendString(ERROR_REPLY);
+      channel.close();
+      return;
+    }
+    // The payload is lent until this call returns: keep a copy of the name.
+    name = payload.slice(LOGIN_PREFIX.length);
+    this.sessions.set(channel, name);
+    channel.send(concat(this.greeting, name));
+    log.info(String.UTF8.decode(name.buffer) + " logged in");
+  }
+
+  onBroken(channel: Channel, reason: CloseReason): void {
+    this.sessions.delete(channel);
+  }
+}
+
+register(new Login());
