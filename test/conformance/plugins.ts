@@ -1,0 +1,38 @@
+/**
+ * The plugins the conformance suite runs, one per language and kind. `npm run build` builds them
+ * all with `broker build` (package.json `build:plugins`); a missing one fails its suite rather than
+ * skipping it.
+ */
+import { fileURLToPath } from 'node:url';
+import { ECHO_WASM } from '../helpers/paths.js';
+
+/** A built plugin component and the language it was written in. */
+export interface ConformancePlugin {
+  language: 'AssemblyScript' | 'C' | 'Rust';
+  path: string;
+}
+
+const built = (dir: string): string => fileURLToPath(new URL(`../../plugins/${dir}/build/${dir}.wasm`, import.meta.url));
+
+/** Echo: every frame comes back unchanged. */
+export const ECHO_PLUGINS: readonly ConformancePlugin[] = [
+  { language: 'AssemblyScript', path: ECHO_WASM },
+  { language: 'C', path: built('echo-c') },
+  { language: 'Rust', path: built('echo-rust') },
+];
+
+/** Login: `login <name>` first, then every frame prefixed with the name (docs/plugins.md). */
+export const LOGIN_PLUGINS: readonly ConformancePlugin[] = [
+  { language: 'AssemblyScript', path: built('login-as') },
+  { language: 'C', path: built('login-c') },
+  { language: 'Rust', path: built('login-rust') },
+];
+
+/** Resolves once `cond()` holds, checking after each turn of the event loop; rejects after `deadlineMs`. */
+export async function until(cond: () => boolean, deadlineMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
