@@ -12,8 +12,10 @@ import { createHostImports } from './host-api/host.js';
 import { createLogger } from './log.js';
 import { loadPlugin } from './plugin/loader.js';
 import type { PluginHealth } from './plugin/health.js';
-import { PluginRuntime, type RuntimeOwner } from './plugin/runtime.js';
-import { closeReasonCode, type CloseReason } from './plugin/world.js';
+import { swapRuntime, type SwapResult } from './plugin/hot-swap.js';
+import type { PluginSpec } from './plugin/plugin-spec.js';
+import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/runtime.js';
+import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world.js';
 import { Router } from './routing/router.js';
 import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
 import type { Transport } from './transport/transport.js';
@@ -43,8 +45,6 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   #listener: TcpListener | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
-  #replaying = false;
-  #replayAgain = false;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0 };
 
   /** Validates options; nothing is opened until `start`. */
@@ -86,10 +86,9 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   }
 
   async #start(): Promise<void> {
-    const spec = await loadPlugin(this.options.plugin);
-    const pluginLog = this.log.child({ plugin: spec.name });
-    const runtime = new PluginRuntime(spec, createHostImports(this.#router, pluginLog), this.options.pluginConfig, pluginLog, this);
-    runtime.start();
+    const spec = await loadPlugin(this.options.plugin, { memoryMaxMb: this.options.pluginMemoryMaxMb });
+    const runtime = await this.#createRuntime(spec);
+    await runtime.start();
     this.#runtime = runtime;
     try {
       this.#listener = await listenTcp({
@@ -100,7 +99,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
         onError: (err) => this.log.error({ err }, 'listener error'),
       });
     } catch (err) {
-      runtime.stop();
+      await runtime.stop();
       throw err;
     }
     this.log.info(
@@ -126,7 +125,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     const conns = this.#registry.list();
     this.log.info({ connections: conns.length }, 'shutting down');
     for (const conn of conns) conn.close('shutdown');
-    this.#runtime?.stop();
+    await this.#runtime?.stop();
     if (closed !== undefined) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownFlushMs + 100)));
@@ -152,8 +151,60 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     const generation = runtime.generation;
     const accepted = runtime.handleConnect(conn.id, conn.peerInfo(false));
     if (runtime.generation !== generation) return; // trapped: already closed as plugin-failed
-    if (accepted) conn.open();
+    // undefined: worker isolation answers later (onConnectDecided); frames queue behind the connect.
+    if (accepted !== false) conn.open();
     else conn.close('refused-by-plugin');
+  }
+
+  /** A runtime for `spec` with this broker's isolation, failure policy and host interface. */
+  async #createRuntime(spec: PluginSpec): Promise<PluginRuntime> {
+    const log = this.log.child({ plugin: spec.name });
+    return createRuntime(this.options.isolation, {
+      spec,
+      host: createHostImports(this.#router, log),
+      config: this.options.pluginConfig,
+      log,
+      owner: this,
+      failurePolicy: this.options.onPluginFailure,
+      callBudgetMs: this.options.pluginCallBudgetMs,
+      maxFrameBytes: this.options.maxFrameBytes,
+    });
+  }
+
+  /**
+   * Hot swap (SIGHUP): loads and validates `path` (default: the plugin path it was started with),
+   * starts it, and moves every live channel to it; no connection is dropped. When the old and the
+   * new plugin are both stateful (`snapshot`/`restore`), the state is carried over; otherwise the
+   * new instance gets `handle-connect(resumed)` for every live channel. Also brings a `failed`
+   * plugin back. Reloads run one at a time.
+   * @throws {PluginLoadError | PluginNotComponentError | PluginWorldMismatchError | PluginForbiddenImportError | PluginStartError}
+   *   the new plugin was refused; the old one keeps serving.
+   */
+  reloadPlugin(path: string = this.options.plugin): Promise<SwapResult> {
+    const run = (): Promise<SwapResult> => this.#reload(path);
+    const next = (this.#reloading ?? Promise.resolve()).then(run, run);
+    this.#reloading = next.catch(() => undefined);
+    return next;
+  }
+  #reloading: Promise<unknown> | undefined;
+
+  async #reload(path: string): Promise<SwapResult> {
+    if (this.#stopping !== undefined || this.#runtime === undefined) throw new Error('broker is not serving');
+    const t0 = performance.now();
+    let next: PluginRuntime;
+    try {
+      const spec = await loadPlugin(path, { memoryMaxMb: this.options.pluginMemoryMaxMb });
+      next = await this.#createRuntime(spec);
+      await next.start();
+    } catch (err) {
+      this.log.error({ code: (err as { code?: string }).code, err, path }, 'plugin reload refused; the running plugin keeps serving');
+      throw err;
+    }
+    const old = this.#runtime;
+    this.#runtime = next;
+    const result = swapRuntime(old, next, this);
+    this.log.info({ plugin: next.spec.path, sha256: next.spec.sha256, carried: result, connections: this.#registry.size, ms: Math.round(performance.now() - t0) }, 'plugin reloaded');
+    return result;
   }
 
   // ConnectionEvents
@@ -179,30 +230,16 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     this.#registry.get(channel)?.close('plugin-failed', false);
   }
 
+  onConnectDecided(channel: number, accepted: boolean): void {
+    if (!accepted) this.#registry.get(channel)?.close('refused-by-plugin');
+  }
+
+  *liveChannels(): Iterable<readonly [number, PeerInfo]> {
+    for (const conn of this.#registry.list()) if (conn.state === 'open') yield [conn.id, conn.peerInfo(true)] as const;
+  }
+
   onInstanceReplaced(): void {
-    // A trap during the replay restarts the plugin again; start over from the outer loop instead of
-    // recursing once per channel.
-    if (this.#replaying) {
-      this.#replayAgain = true;
-      return;
-    }
-    this.#replaying = true;
-    try {
-      do {
-        this.#replayAgain = false;
-        const runtime = this.#runtime!;
-        for (const conn of this.#registry.list()) {
-          if (conn.state !== 'open' || runtime.health !== 'ok') continue;
-          const generation = runtime.generation;
-          const accepted = runtime.handleConnect(conn.id, conn.peerInfo(true));
-          if (runtime.generation !== generation) break;
-          if (!accepted) conn.close('refused-by-plugin');
-        }
-      } while (this.#replayAgain);
-    } finally {
-      this.#replaying = false;
-    }
-    this.log.info({ connections: this.#registry.size }, 'plugin restarted; live channels replayed');
+    this.log.info({ connections: this.#registry.size, policy: this.options.onPluginFailure }, 'plugin restarted');
   }
 
   onPluginFailed(err: PluginFailedError): void {

@@ -15,6 +15,15 @@ import {
   DEFAULT_SHUTDOWN_FLUSH_MS,
   MAX_FRAME_BYTES_CEILING,
 } from './limits.js';
+import { DEFAULT_PLUGIN_CALL_BUDGET_MS, DEFAULT_PLUGIN_MEMORY_MAX_MB, PLUGIN_MEMORY_MAX_MB_CEILING } from './limits.js';
+
+/** Where the plugin runs: on the I/O thread (fastest) or in a worker thread (preemptible). */
+export const ISOLATION_MODES = ['inline', 'worker'] as const;
+export type IsolationMode = (typeof ISOLATION_MODES)[number];
+
+/** What a plugin failure (trap, budget, memory cap) does; after Envoy's `failure_policy`. */
+export const FAILURE_POLICIES = ['reload', 'close', 'fail-closed'] as const;
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 /** Log levels accepted by `logLevel` (pino's names). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -26,6 +35,14 @@ export interface BrokerOptions {
   plugin: string;
   /** Text handed to the plugin's `start(config)`. Default: empty. */
   pluginConfig?: string;
+  /** `inline` (plugin on the I/O thread) or `worker` (a worker thread, preemptible). Default `inline`. */
+  isolation?: IsolationMode;
+  /** CPU budget of one plugin call in ms; enforced in `worker` isolation only (setting it inline is an error). Default 1000. */
+  pluginCallBudgetMs?: number;
+  /** Cap on the plugin's linear memory in MiB; `memory.grow` fails above it. Default 64. */
+  pluginMemoryMaxMb?: number;
+  /** `reload` (restart, keep channels), `close` (restart, close the channels it knew) or `fail-closed`. Default `reload`. */
+  onPluginFailure?: FailurePolicy;
   /** Address to bind. Default `127.0.0.1`. */
   host?: string;
   /** TCP port; 0 picks a free one. Default 10241. */
@@ -51,6 +68,10 @@ export interface BrokerOptions {
 export interface ResolvedOptions {
   readonly plugin: string;
   readonly pluginConfig: string;
+  readonly isolation: IsolationMode;
+  readonly pluginCallBudgetMs: number;
+  readonly pluginMemoryMaxMb: number;
+  readonly onPluginFailure: FailurePolicy;
   readonly host: string;
   readonly port: number;
   readonly maxFrameBytes: number;
@@ -64,6 +85,10 @@ export interface ResolvedOptions {
 /** Defaults for every optional field of `BrokerOptions`. */
 export const DEFAULTS = Object.freeze({
   pluginConfig: '',
+  isolation: 'inline' as IsolationMode,
+  pluginCallBudgetMs: DEFAULT_PLUGIN_CALL_BUDGET_MS,
+  pluginMemoryMaxMb: DEFAULT_PLUGIN_MEMORY_MAX_MB,
+  onPluginFailure: 'reload' as FailurePolicy,
   host: DEFAULT_HOST,
   port: DEFAULT_PORT,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
@@ -89,6 +114,16 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   }
   if (typeof o.plugin !== 'string' || o.plugin.length === 0) throw new InvalidOptionError('plugin', o.plugin, 'a path to a .wasm component');
   if (typeof o.pluginConfig !== 'string') throw new InvalidOptionError('pluginConfig', o.pluginConfig, 'a string');
+  if (!(ISOLATION_MODES as readonly string[]).includes(o.isolation)) throw new InvalidOptionError('isolation', o.isolation, `one of ${ISOLATION_MODES.join(', ')}`);
+  checkInteger('pluginCallBudgetMs', o.pluginCallBudgetMs, 1, 3_600_000);
+  // Inline mode cannot stop a call that never returns (README, Isolation): a budget there would be a promise not kept.
+  if (given.pluginCallBudgetMs !== undefined && o.isolation !== 'worker') {
+    throw new InvalidOptionError('pluginCallBudgetMs', o.pluginCallBudgetMs, "set only with isolation 'worker' (inline mode cannot preempt a plugin call)");
+  }
+  checkInteger('pluginMemoryMaxMb', o.pluginMemoryMaxMb, 1, PLUGIN_MEMORY_MAX_MB_CEILING);
+  if (!(FAILURE_POLICIES as readonly string[]).includes(o.onPluginFailure)) {
+    throw new InvalidOptionError('onPluginFailure', o.onPluginFailure, `one of ${FAILURE_POLICIES.join(', ')}`);
+  }
   if (typeof o.host !== 'string' || o.host.length === 0) throw new InvalidOptionError('host', o.host, 'a host name or IP address');
   checkInteger('port', o.port, 0, 65535);
   checkInteger('maxFrameBytes', o.maxFrameBytes, 1, MAX_FRAME_BYTES_CEILING);

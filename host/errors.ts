@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'PB_ERR_PLUGIN_FORBIDDEN_IMPORT'
   | 'PB_ERR_PLUGIN_START_FAILED'
   | 'PB_ERR_PLUGIN_TRAP'
+  | 'PB_ERR_PLUGIN_TIMEOUT'
   | 'PB_ERR_PLUGIN_BAD_POINTER'
   | 'PB_ERR_PLUGIN_BAD_ARGUMENT'
   | 'PB_ERR_PLUGIN_FAILED'
@@ -140,6 +141,19 @@ export class PluginTrapError extends BrokerError {
   constructor(exportName: string, options?: { cause?: unknown }) {
     super('PB_ERR_PLUGIN_TRAP', `plugin trapped in ${exportName}: ${describeCause(options?.cause)}`, options);
     this.export = exportName;
+  }
+}
+
+/** A plugin call ran past its CPU budget (worker isolation) and its worker was terminated. */
+export class PluginTimeoutError extends BrokerError {
+  /** The export that was running. */
+  readonly export: string;
+  /** The budget it exceeded, in ms. */
+  readonly budgetMs: number;
+  constructor(exportName: string, budgetMs: number) {
+    super('PB_ERR_PLUGIN_TIMEOUT', `plugin call ${exportName} ran past its budget of ${budgetMs} ms; worker terminated`);
+    this.export = exportName;
+    this.budgetMs = budgetMs;
   }
 }
 

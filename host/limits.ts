@@ -20,9 +20,23 @@ export const DEFAULT_LISTEN_BACKLOG = 4096;
 export const DEFAULT_SHUTDOWN_FLUSH_MS = 2000;
 /** Longest plugin log message kept, in bytes of UTF-8 (longer ones are cut). */
 export const MAX_PLUGIN_LOG_BYTES = 4096;
-/** Re-instantiations after traps allowed within `PLUGIN_RESTART_WINDOW_MS` before the plugin is declared failed. */
-export const MAX_PLUGIN_RESTARTS_PER_WINDOW = 100;
+/** Re-instantiations after failures allowed within `PLUGIN_RESTART_WINDOW_MS` before the plugin is declared failed. */
+export const MAX_PLUGIN_RESTARTS_PER_WINDOW = 50;
 /** Window for `MAX_PLUGIN_RESTARTS_PER_WINDOW`. */
 export const PLUGIN_RESTART_WINDOW_MS = 60_000;
+/** Backoff before the 2nd restart within the window; it doubles for each further one. The 1st is immediate. */
+export const PLUGIN_RESTART_BACKOFF_BASE_MS = 1;
+/** Longest backoff between two restarts. */
+export const PLUGIN_RESTART_BACKOFF_MAX_MS = 500;
+/** Calls held for a plugin while it restarts (backoff, worker start) before the channel is failed instead. */
+export const MAX_PLUGIN_PENDING_CALLS = 65_536;
+/** Default cap on a plugin's linear memory, in MiB (`--plugin-memory-max-mb`). */
+export const DEFAULT_PLUGIN_MEMORY_MAX_MB = 64;
+/** Largest memory cap: 4 GiB is all a 32-bit wasm memory can address. */
+export const PLUGIN_MEMORY_MAX_MB_CEILING = 4096;
+/** Default CPU budget of one plugin call in worker isolation, in ms (`--plugin-call-budget-ms`). */
+export const DEFAULT_PLUGIN_CALL_BUDGET_MS = 1000;
+/** A plugin's `start` (and `snapshot`/`restore`) gets this many call budgets. */
+export const PLUGIN_START_BUDGET_FACTOR = 10;
 /** Channel handles are u32; 0 is never a valid handle. */
 export const MAX_CHANNEL_ID = 0xffff_ffff;

@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, DEFAULTS } from '../config.js';
+import { FAILURE_POLICIES, ISOLATION_MODES } from '../config.js';
 import { BrokerError } from '../errors.js';
 import { build } from './build.js';
 import { createServeBroker, type ServeOpts } from './serve.js';
@@ -46,8 +47,14 @@ program
   .option('--max-frame-bytes <n>', 'largest frame body accepted or sent, in bytes; a peer that declares more is disconnected (protocol-error)', parseIntStrict, DEFAULTS.maxFrameBytes)
   .option('--max-outbound-bytes <n>', `bytes that may queue for one peer before channel-send returns false (default: ${DEFAULTS.maxOutboundBytes}, or twice --max-frame-bytes if larger)`, parseIntStrict)
   .option('--plugin-config <text|@file>', "text passed to the plugin's start(config); @path reads a file", '')
+  .addOption(new Option('--isolation <mode>', 'inline: the plugin runs on the I/O thread (fastest, a call cannot be preempted); worker: in a worker thread, a call over --plugin-call-budget-ms is stopped').choices(ISOLATION_MODES).default(DEFAULTS.isolation))
+  .option('--plugin-call-budget-ms <ms>', `CPU budget of one plugin call; over it the worker is terminated and --on-plugin-failure applies (worker isolation only; default ${DEFAULTS.pluginCallBudgetMs}, start gets 10×)`, parseIntStrict)
+  .option('--plugin-memory-max-mb <n>', "cap on the plugin's linear memory; memory.grow fails above it and the plugin traps", parseIntStrict, DEFAULTS.pluginMemoryMaxMb)
+  .addOption(new Option('--on-plugin-failure <policy>', 'after a trap or timeout: reload (fresh instance, channels kept), close (fresh instance, its channels closed), fail-closed (refuse everything until SIGHUP)').choices(FAILURE_POLICIES).default(DEFAULTS.onPluginFailure))
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default(DEFAULTS.logLevel))
-  .addHelpText('after', '\nLogs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM stop cleanly:\nevery channel gets handle-broken(shutdown), then the plugin\'s stop(); a second signal exits at once.')
+  .addHelpText('after', '\nLogs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM stop cleanly:\nevery channel gets handle-broken(shutdown), then the plugin\'s stop(); a second signal exits at once.\n' +
+      'SIGHUP reloads the --plugin file without dropping a connection (README, Isolation); a file that\n' +
+      'does not load or start is refused and the running plugin keeps serving.')
   .action(
     asyncAction(async (opts: ServeOpts) => {
       const broker = await createServeBroker(opts);
@@ -64,6 +71,8 @@ program
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       });
+      // SIGHUP: hot swap. A refused file is logged by the broker and the running plugin keeps serving.
+      process.on('SIGHUP', () => void broker.reloadPlugin().catch(() => {}));
       await broker.start();
       await stopped;
     }),

@@ -12,6 +12,10 @@ export interface ServeOpts {
   port?: number;
   maxFrameBytes?: number;
   maxOutboundBytes?: number;
+  isolation?: BrokerOptions['isolation'];
+  pluginCallBudgetMs?: number;
+  pluginMemoryMaxMb?: number;
+  onPluginFailure?: BrokerOptions['onPluginFailure'];
   /** Plugin configuration text, or `@path` to read it from a file. */
   pluginConfig?: string;
   logLevel?: LogLevelName;
@@ -35,6 +39,10 @@ export async function createServeBroker(opts: ServeOpts): Promise<Broker> {
     port: opts.port,
     maxFrameBytes: opts.maxFrameBytes,
     maxOutboundBytes: opts.maxOutboundBytes,
+    isolation: opts.isolation,
+    pluginCallBudgetMs: opts.pluginCallBudgetMs,
+    pluginMemoryMaxMb: opts.pluginMemoryMaxMb,
+    onPluginFailure: opts.onPluginFailure,
     pluginConfig: await readPluginConfig(opts.pluginConfig),
     logLevel: opts.logLevel,
   };

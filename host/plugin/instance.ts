@@ -26,6 +26,9 @@ interface CoreExports {
   'handle-connect'(ch: I32, addrPtr: I32, addrLen: I32, port: I32, transport: I32, resumed: I32): I32;
   'handle-msg'(ch: I32, ptr: I32, len: I32): void;
   'handle-broken'(ch: I32, reason: I32): void;
+  snapshot?(): I32;
+  cabi_post_snapshot?(retptr: I32): void;
+  restore?(ptr: I32, len: I32): void;
 }
 
 /**
@@ -88,6 +91,27 @@ export class PluginInstance {
   /** Calls `handle-broken(channel, reason)` with the reason's discriminant. */
   handleBroken(channel: number, reasonCode: number): void {
     this.#exports['handle-broken'](channel, reasonCode);
+  }
+
+  /**
+   * Calls `snapshot()` (world `stateful-plugin`) and copies the state out of plugin memory.
+   * The result is a `list<u8>` behind a return pointer: ptr at +0, len at +4.
+   */
+  snapshot(): Uint8Array {
+    const ret = this.#exports.snapshot!() >>> 0;
+    const ptr = this.#mem.readU32(ret);
+    const len = this.#mem.readU32(ret + 4);
+    const state = Uint8Array.prototype.slice.call(this.#mem.range(ptr, len), ptr, ptr + len);
+    this.#exports.cabi_post_snapshot?.(ret);
+    return state;
+  }
+
+  /** Calls `restore(state)` (world `stateful-plugin`); `state` is copied into plugin memory. */
+  restore(state: Uint8Array): void {
+    const len = state.length;
+    const ptr = this.#realloc(0, 0, 1, len) >>> 0;
+    this.#mem.range(ptr, len).set(state, ptr);
+    this.#exports.restore!(ptr, len);
   }
 
   /** Bytes of linear memory now (for limits and tests). */

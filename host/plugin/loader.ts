@@ -11,20 +11,28 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PluginForbiddenImportError, PluginLoadError, PluginNotComponentError, PluginWorldMismatchError } from '../errors.js';
+import { DEFAULT_PLUGIN_MEMORY_MAX_MB } from '../limits.js';
 import { binaryKind, readComponent } from './component-reader.js';
+import { capMemory, pagesForMb } from './memory-cap.js';
 import type { PluginSpec } from './plugin-spec.js';
-import { ABI_EXPORTS, HOST_FUNCTIONS, HOST_IMPORT_MODULE, WIT_PACKAGE, WIT_WORLD, WORLD_EXPORTS, findWitDir } from './world.js';
+import { ABI_EXPORTS, HOST_FUNCTIONS, HOST_IMPORT_MODULE, STATEFUL_EXPORTS, WIT_PACKAGE, WIT_STATEFUL_WORLD, WIT_WORLD, WORLD_EXPORTS, findWitDir } from './world.js';
 
 const REQUIRED_EXPORTS = [...ABI_EXPORTS, ...WORLD_EXPORTS];
 
+/** Options of `loadPlugin`. */
+export interface LoadOptions {
+  /** Cap on the plugin's linear memory, in MiB (rewritten into the module). Default 64. */
+  memoryMaxMb?: number;
+}
+
 /**
- * Reads and validates the component at `path`.
+ * Reads and validates the component at `path`, and caps its memory at `opts.memoryMaxMb`.
  * @throws {PluginLoadError} unreadable file or a core module that does not compile.
  * @throws {PluginNotComponentError} not WebAssembly, or a core module instead of a component.
  * @throws {PluginForbiddenImportError} imports other than the `host` interface.
  * @throws {PluginWorldMismatchError} a component of another world.
  */
-export async function loadPlugin(path: string): Promise<PluginSpec> {
+export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<PluginSpec> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -49,17 +57,28 @@ export async function loadPlugin(path: string): Promise<PluginSpec> {
 
   const main = await findMainModule(path, parts.coreModules);
   checkImports(path, main.module);
-  await validateAgainstWorld(path, main.bytes, parts.stringEncoding);
-
   const exports = new Set(WebAssembly.Module.exports(main.module).map((e) => e.name));
+  const stateful = STATEFUL_EXPORTS.every((n) => exports.has(n));
+  await validateAgainstWorld(path, main.bytes, parts.stringEncoding, stateful ? WIT_STATEFUL_WORLD : WIT_WORLD);
+
+  let capped;
+  try {
+    capped = capMemory(main.bytes, pagesForMb(opts.memoryMaxMb ?? DEFAULT_PLUGIN_MEMORY_MAX_MB));
+  } catch (cause) {
+    throw new PluginLoadError(path, `${path}: ${(cause as Error).message} (raise --plugin-memory-max-mb)`, { cause });
+  }
+  const module = capped.bytes === main.bytes ? main.module : await WebAssembly.compile(capped.bytes as Uint8Array<ArrayBuffer>);
   return Object.freeze({
     path,
     name: basename(path).replace(/\.wasm$/, ''),
     sha256: createHash('sha256').update(bytes).digest('hex'),
     sizeBytes: bytes.length,
-    module: main.module,
+    module,
     stringEncoding: parts.stringEncoding,
     hasPostStart: exports.has('cabi_post_start'),
+    stateful,
+    hasPostSnapshot: exports.has('cabi_post_snapshot'),
+    maxMemoryPages: capped.maxPages,
   });
 }
 
@@ -94,15 +113,15 @@ function checkImports(path: string, module: WebAssembly.Module): void {
 let witSource: string | undefined;
 
 /** Type-checks the module's imports and exports against the WIT with wit-component (through jco). */
-async function validateAgainstWorld(path: string, core: Uint8Array, stringEncoding: 'utf8' | 'utf16'): Promise<void> {
+async function validateAgainstWorld(path: string, core: Uint8Array, stringEncoding: 'utf8' | 'utf16', world: string): Promise<void> {
   // jco is imported lazily: it costs ≈ 150 ms to load and is only needed here and in `broker build`.
   const { componentEmbed, componentNew } = await import('@bytecodealliance/jco');
   witSource ??= await readFile(join(findWitDir(), 'plugin.wit'), 'utf8');
   try {
-    const embedded = await componentEmbed({ binary: core, witSource, world: WIT_WORLD, stringEncoding });
+    const embedded = await componentEmbed({ binary: core, witSource, world, stringEncoding });
     await componentNew(embedded, undefined);
   } catch (cause) {
-    throw new PluginWorldMismatchError(path, `${path} does not match ${WIT_PACKAGE} world ${WIT_WORLD}: ${mostSpecificCause(cause)}`, { cause });
+    throw new PluginWorldMismatchError(path, `${path} does not match ${WIT_PACKAGE} world ${world}: ${mostSpecificCause(cause)}`, { cause });
   }
 }
 

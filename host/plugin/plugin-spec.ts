@@ -20,4 +20,10 @@ export interface PluginSpec {
   readonly stringEncoding: Exclude<StringEncoding, 'latin1+utf16'>;
   /** Whether the module exports `cabi_post_start` (called after `start`'s result is read). */
   readonly hasPostStart: boolean;
+  /** Whether the plugin implements world `stateful-plugin` (`snapshot` and `restore`, for hot swap). */
+  readonly stateful: boolean;
+  /** Whether the module exports `cabi_post_snapshot`. */
+  readonly hasPostSnapshot: boolean;
+  /** Most pages of 64 KiB the plugin's memory may grow to (the module's maximum was rewritten to it). */
+  readonly maxMemoryPages: number;
 }

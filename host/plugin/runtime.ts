@@ -1,212 +1,113 @@
 /**
- * `PluginRuntime`: runs one plugin on the I/O thread. It owns the current `PluginInstance`, keeps
- * calls from nesting, and replaces the instance when a call traps.
+ * `PluginRuntime`: what the broker calls to run one plugin, whatever the isolation. Two
+ * implementations (extism's same-thread / worker split):
  *
- * Rules it enforces (the calling rules of wit/plugin.wit):
- * - never re-entrant: a `handle-broken` that becomes due while a call runs (the plugin closed a
- *   channel) is queued and delivered right after that call returns;
- * - a trap poisons the instance: the channel the call was about is closed without a `handle-broken`
- *   (the owner does that), a fresh instance is started, and the owner replays `handle-connect` for
- *   the live channels; too many restarts in a window mark the plugin `failed`.
- * CPU budgets, memory caps and worker isolation fit in here as other implementations of the same
- * methods (issue #5).
+ * - `InlineRuntime` (inline-runtime.ts) calls the instance on the I/O thread: a few hundred ns per
+ *   frame, no preemption (a call that never returns stalls the broker);
+ * - `WorkerRuntime` (worker-runtime.ts) runs the instance in a `worker_threads` Worker fed in
+ *   batches; a call over `pluginCallBudgetMs` is stopped by terminating the worker.
+ *
+ * Rules both enforce (the calling rules of wit/plugin.wit):
+ * - never re-entrant: a `handle-broken` that becomes due while a call runs is delivered after it;
+ * - a failure (trap, memory cap, budget) poisons the instance; the failure policy decides what
+ *   follows (`reload`: fresh instance, live channels replayed with `handle-connect(resumed)`;
+ *   `close`: fresh instance, the channels the old one knew are closed; `fail-closed`: health
+ *   `failed` until an operator reloads). Restarts back off exponentially and are capped per minute.
  */
 import type { Logger } from 'pino';
-import { PluginFailedError, PluginStartError, PluginTrapError } from '../errors.js';
+import type { FailurePolicy, IsolationMode } from '../config.js';
+import type { PluginFailedError } from '../errors.js';
 import type { HostImports } from '../host-api/host.js';
-import { MAX_PLUGIN_RESTARTS_PER_WINDOW, PLUGIN_RESTART_WINDOW_MS } from '../limits.js';
 import type { PluginHealth } from './health.js';
-import { PluginInstance } from './instance.js';
 import type { PluginSpec } from './plugin-spec.js';
 import type { PeerInfo } from './world.js';
 
 /** What the runtime asks of its owner (the broker). */
 export interface RuntimeOwner {
-  /** A call about `channel` trapped: close it with `plugin-failed`, without `handle-broken`. */
+  /** A call about `channel` failed (or the policy drops it): close it with `plugin-failed`, without `handle-broken`. */
   onChannelFailed(channel: number): void;
-  /** A fresh instance replaced a trapped one: replay `handle-connect` (resumed) for live channels. */
+  /**
+   * The plugin decided a `handle-connect` whose answer was not returned synchronously (worker
+   * isolation), or refused a resumed channel after a restart. false: close it `refused-by-plugin`.
+   */
+  onConnectDecided(channel: number, accepted: boolean): void;
+  /** The open channels with their peer info (`resumed` set), to tell a fresh instance about them. */
+  liveChannels(): Iterable<readonly [number, PeerInfo]>;
+  /** A fresh instance replaced a failed one (after the live channels were replayed, or closed). */
   onInstanceReplaced(): void;
   /** The plugin cannot be brought back: refuse and close everything. */
   onPluginFailed(err: PluginFailedError): void;
 }
 
-export class PluginRuntime {
+/** Everything a runtime needs, whatever its isolation. */
+export interface RuntimeOptions {
   readonly spec: PluginSpec;
-  readonly #host: HostImports;
-  readonly #config: string;
-  readonly #log: Logger;
-  readonly #owner: RuntimeOwner;
-  #instance: PluginInstance | undefined;
-  #health: PluginHealth = 'restarting';
-  #generation = 0;
-  #busy = false;
-  /** handle-broken calls that became due during a call: [channel, reason code] pairs. */
-  #deferred: number[] = [];
-  #restartTimes: number[] = [];
+  /** The `host` interface, applied on the I/O thread. */
+  readonly host: HostImports;
+  /** Text for the plugin's `start(config)`. */
+  readonly config: string;
+  readonly log: Logger;
+  readonly owner: RuntimeOwner;
+  readonly failurePolicy: FailurePolicy;
+  /** CPU budget of one call in ms (worker isolation). */
+  readonly callBudgetMs: number;
+  /** Largest frame a plugin may send (checked in the worker before the frame crosses threads). */
+  readonly maxFrameBytes: number;
+}
 
-  constructor(spec: PluginSpec, host: HostImports, config: string, log: Logger, owner: RuntimeOwner) {
-    this.spec = spec;
-    this.#host = host;
-    this.#config = config;
-    this.#log = log;
-    this.#owner = owner;
-  }
-
+/** One running plugin, as the broker sees it. */
+export interface PluginRuntime {
+  readonly spec: PluginSpec;
+  readonly isolation: IsolationMode;
   /** Current health. */
-  get health(): PluginHealth {
-    return this.#health;
-  }
-
+  readonly health: PluginHealth;
   /** Increases each time a new instance is created: lets callers notice a restart mid-iteration. */
-  get generation(): number {
-    return this.#generation;
-  }
-
-  /** Current instance's linear memory size in bytes (0 when none). */
-  get memoryBytes(): number {
-    return this.#instance?.memoryBytes ?? 0;
-  }
+  readonly generation: number;
+  /** Linear memory of the current instance in bytes (worker isolation: as of its last batch). */
+  readonly memoryBytes: number;
 
   /**
    * Creates the first instance and calls `start(config)`.
-   * @throws {PluginStartError} when instantiation traps or `start` returns an error.
+   * @throws {PluginStartError} when instantiation traps, `start` returns an error or runs past its budget.
    */
-  start(): void {
-    this.#instance = this.#createInstance();
-    this.#setHealth('ok');
-  }
+  start(): Promise<void>;
 
-  /** `handle-connect`; false when refused, or when the call failed (the channel is then closed). */
-  handleConnect(channel: number, peer: PeerInfo): boolean {
-    const inst = this.#enter('handle-connect');
-    if (inst === undefined) return false;
-    let ok: boolean;
-    try {
-      ok = inst.handleConnect(channel, peer);
-    } catch (err) {
-      this.#trap('handle-connect', channel, err);
-      return false;
-    }
-    this.#leave();
-    return ok;
-  }
+  /**
+   * `handle-connect`. Inline: the plugin's answer (false also when the call failed; the channel is
+   * then already closed). Worker: `undefined`; the channel should be opened at once, its frames are
+   * queued behind the connect, and the answer comes through `RuntimeOwner.onConnectDecided`.
+   */
+  handleConnect(channel: number, peer: PeerInfo): boolean | undefined;
 
-  /** `handle-msg`. */
-  handleMsg(channel: number, payload: Uint8Array): void {
-    const inst = this.#enter('handle-msg');
-    if (inst === undefined) return;
-    try {
-      inst.handleMsg(channel, payload);
-    } catch (err) {
-      this.#trap('handle-msg', channel, err);
-      return;
-    }
-    this.#leave();
-  }
+  /** `handle-msg`. `payload` is only valid during the call (it is copied when it must wait). */
+  handleMsg(channel: number, payload: Uint8Array): void;
 
-  /** `handle-broken`; queued if a call is running. */
-  handleBroken(channel: number, reasonCode: number): void {
-    if (this.#busy) {
-      this.#deferred.push(channel, reasonCode);
-      return;
-    }
-    const inst = this.#enter('handle-broken');
-    if (inst === undefined) return;
-    try {
-      inst.handleBroken(channel, reasonCode);
-    } catch (err) {
-      this.#trap('handle-broken', 0, err);
-      return;
-    }
-    this.#leave();
-  }
+  /** `handle-broken`, with the reason's discriminant; queued if a call is running. */
+  handleBroken(channel: number, reasonCode: number): void;
 
-  /** `stop()`; the instance is dropped afterwards. A trap here is logged, nothing more. */
-  stop(): void {
-    const inst = this.#instance;
-    this.#instance = undefined;
-    if (inst === undefined || this.#busy) return;
-    try {
-      inst.stop();
-    } catch (err) {
-      this.#log.error({ code: 'PB_ERR_PLUGIN_TRAP', export: 'stop', err }, 'plugin trapped in stop');
-    }
-  }
+  /** Delivers what is queued, calls `stop()`, and releases the instance (and worker). */
+  stop(): Promise<void>;
 
-  #enter(exportName: string): PluginInstance | undefined {
-    if (this.#busy) throw new Error(`re-entrant plugin call to ${exportName}`); // broker bug
-    const inst = this.#instance;
-    if (inst !== undefined) this.#busy = true;
-    return inst;
-  }
+  /**
+   * Hot swap, old side: takes no further calls, lets queued ones finish, then returns the
+   * plugin's `snapshot()` when `withSnapshot` (and the plugin is stateful), and releases the
+   * instance without calling `stop()`.
+   */
+  detach(withSnapshot: boolean): Promise<Uint8Array | null>;
 
-  #leave(): void {
-    this.#busy = false;
-    // Deliver handle-broken calls that became due during the call, in order. Each may queue more.
-    while (this.#deferred.length > 0 && !this.#busy) {
-      const channel = this.#deferred.shift()!;
-      const reason = this.#deferred.shift()!;
-      this.handleBroken(channel, reason);
-    }
-  }
+  /**
+   * Hot swap, new side: `restore(state)` before any call queued after this one. Until `state`
+   * resolves, calls wait (worker) — inline, pass the bytes themselves.
+   */
+  restore(state: Uint8Array | Promise<Uint8Array | null>): void;
+}
 
-  #trap(exportName: string, channel: number, cause: unknown): void {
-    this.#busy = false;
-    this.#deferred = [];
-    this.#instance = undefined;
-    const err = new PluginTrapError(exportName, { cause });
-    this.#log.error({ code: err.code, export: exportName, channel, err: cause }, err.message);
-    this.#setHealth('restarting');
-    if (channel !== 0) this.#owner.onChannelFailed(channel);
-    this.#restart();
+/** Creates the runtime for `isolation` (nothing runs until `start`). */
+export async function createRuntime(isolation: IsolationMode, opts: RuntimeOptions): Promise<PluginRuntime> {
+  if (isolation === 'worker') {
+    const { WorkerRuntime } = await import('./worker-runtime.js');
+    return new WorkerRuntime(opts);
   }
-
-  #restart(): void {
-    const now = Date.now();
-    this.#restartTimes = this.#restartTimes.filter((t) => now - t < PLUGIN_RESTART_WINDOW_MS);
-    if (this.#restartTimes.length >= MAX_PLUGIN_RESTARTS_PER_WINDOW) {
-      this.#fail(new PluginFailedError(`plugin trapped ${this.#restartTimes.length} times within ${PLUGIN_RESTART_WINDOW_MS} ms; giving up`));
-      return;
-    }
-    this.#restartTimes.push(now);
-    try {
-      this.#instance = this.#createInstance();
-    } catch (cause) {
-      this.#fail(new PluginFailedError(`plugin could not be restarted: ${(cause as Error).message}`, { cause }));
-      return;
-    }
-    this.#setHealth('ok');
-    this.#owner.onInstanceReplaced();
-  }
-
-  #createInstance(): PluginInstance {
-    let inst: PluginInstance;
-    let error: string | null;
-    this.#generation++;
-    try {
-      inst = new PluginInstance(this.spec, this.#host);
-      this.#busy = true;
-      error = inst.start(this.#config);
-    } catch (cause) {
-      throw new PluginStartError(`plugin ${this.spec.name} trapped in start: ${(cause as Error).message}`, { cause });
-    } finally {
-      this.#busy = false;
-    }
-    if (error !== null) throw new PluginStartError(`plugin ${this.spec.name} refused to start: ${error}`);
-    return inst;
-  }
-
-  #fail(err: PluginFailedError): void {
-    this.#instance = undefined;
-    this.#log.error({ code: err.code, err }, err.message);
-    this.#setHealth('failed');
-    this.#owner.onPluginFailed(err);
-  }
-
-  #setHealth(health: PluginHealth): void {
-    if (health === this.#health) return;
-    const previous = this.#health;
-    this.#health = health;
-    this.#log.info({ health, previous }, `plugin health ${health}`);
-  }
+  const { InlineRuntime } = await import('./inline-runtime.js');
+  return new InlineRuntime(opts);
 }

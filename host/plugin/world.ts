@@ -18,6 +18,10 @@ export const HOST_IMPORT_MODULE = 'plugbroker:plugin/host@0.1.0';
 export const HOST_FUNCTIONS: readonly string[] = ['channel-send', 'channel-close', 'log', 'now-ms'];
 /** Functions the world exports (WIT names). */
 export const WORLD_EXPORTS: readonly string[] = ['start', 'stop', 'handle-connect', 'handle-msg', 'handle-broken'];
+/** World of plugins that can carry their state across a hot swap: `plugin` plus the two below. */
+export const WIT_STATEFUL_WORLD = 'stateful-plugin';
+/** Exports only `stateful-plugin` has (WIT names). A plugin exports both or neither. */
+export const STATEFUL_EXPORTS: readonly string[] = ['snapshot', 'restore'];
 /** Core exports the canonical ABI needs besides the world's functions. */
 export const ABI_EXPORTS: readonly string[] = ['memory', 'cabi_realloc'];
 

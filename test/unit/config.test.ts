@@ -37,6 +37,10 @@ describe('resolveOptions', () => {
       expect(resolveOptions({ plugin: PLUGIN })).toEqual({
         plugin: PLUGIN,
         pluginConfig: '',
+        isolation: 'inline',
+        pluginCallBudgetMs: 1000,
+        pluginMemoryMaxMb: 64,
+        onPluginFailure: 'reload',
         host: '127.0.0.1',
         port: 10241,
         maxFrameBytes: 1024 * 1024,
@@ -73,6 +77,10 @@ describe('resolveOptions', () => {
       const opts: BrokerOptions = {
         plugin: PLUGIN,
         pluginConfig: 'greeting=hi',
+        isolation: 'worker',
+        pluginCallBudgetMs: 5,
+        pluginMemoryMaxMb: 1,
+        onPluginFailure: 'close',
         host: '::1',
         port: 0,
         maxFrameBytes: 64,

@@ -1,0 +1,299 @@
+/**
+ * `InlineRuntime`: runs one plugin on the I/O thread. It owns the current `PluginInstance`, keeps
+ * calls from nesting, and applies the failure policy when a call traps (including a `memory.grow`
+ * refused at the memory cap, which the plugin turns into a trap).
+ *
+ * It cannot stop a call that never returns: nothing preempts a wasm loop on the thread that runs
+ * it, short of a `vm` timeout (≈ 69 µs per call, toolchain.md) or fuel counters compiled into the
+ * module. That is what worker isolation is for (README, Isolation).
+ */
+import type { Logger } from 'pino';
+import type { FailurePolicy } from '../config.js';
+import { PluginFailedError, PluginStartError, PluginTrapError } from '../errors.js';
+import type { HostImports } from '../host-api/host.js';
+import { MAX_PLUGIN_PENDING_CALLS } from '../limits.js';
+import type { PluginHealth } from './health.js';
+import { PluginInstance } from './instance.js';
+import type { PluginSpec } from './plugin-spec.js';
+import { RestartGovernor } from './restart-governor.js';
+import type { PluginRuntime, RuntimeOptions, RuntimeOwner } from './runtime.js';
+import type { PeerInfo } from './world.js';
+
+/** A call held while the instance restarts: handle-msg carries a copied payload, handle-broken a reason. */
+type HeldCall = { channel: number; payload: Buffer; reason: -1 } | { channel: number; payload: null; reason: number };
+
+export class InlineRuntime implements PluginRuntime {
+  readonly spec: PluginSpec;
+  readonly isolation = 'inline' as const;
+  readonly #host: HostImports;
+  readonly #config: string;
+  readonly #log: Logger;
+  readonly #owner: RuntimeOwner;
+  readonly #policy: FailurePolicy;
+  readonly #governor = new RestartGovernor();
+  #instance: PluginInstance | undefined;
+  #health: PluginHealth = 'restarting';
+  #generation = 0;
+  #busy = false;
+  #detached = false;
+  /** A swap's `restore` state is on its way: calls are held. */
+  #gated = false;
+  /** handle-broken calls that became due during a call: [channel, reason code] pairs. */
+  #deferred: number[] = [];
+  /** Calls that arrived while the instance was restarting (backoff). */
+  #held: HeldCall[] = [];
+  #restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: RuntimeOptions) {
+    this.spec = opts.spec;
+    this.#host = opts.host;
+    this.#config = opts.config;
+    this.#log = opts.log;
+    this.#owner = opts.owner;
+    this.#policy = opts.failurePolicy;
+  }
+
+  get health(): PluginHealth {
+    return this.#health;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get memoryBytes(): number {
+    return this.#instance?.memoryBytes ?? 0;
+  }
+
+  async start(): Promise<void> {
+    this.#instance = this.#createInstance();
+    this.#setHealth('ok');
+  }
+
+  handleConnect(channel: number, peer: PeerInfo): boolean {
+    const inst = this.#enter('handle-connect');
+    if (inst === undefined) return false;
+    let ok: boolean;
+    try {
+      ok = inst.handleConnect(channel, peer);
+    } catch (err) {
+      this.#failed('handle-connect', channel, err);
+      return false;
+    }
+    this.#leave();
+    return ok;
+  }
+
+  handleMsg(channel: number, payload: Uint8Array): void {
+    const inst = this.#enter('handle-msg');
+    if (inst === undefined) {
+      this.#hold({ channel, payload: Buffer.from(payload), reason: -1 });
+      return;
+    }
+    try {
+      inst.handleMsg(channel, payload);
+    } catch (err) {
+      this.#failed('handle-msg', channel, err);
+      return;
+    }
+    this.#leave();
+  }
+
+  handleBroken(channel: number, reasonCode: number): void {
+    if (this.#busy) {
+      this.#deferred.push(channel, reasonCode);
+      return;
+    }
+    const inst = this.#enter('handle-broken');
+    if (inst === undefined) {
+      this.#hold({ channel, payload: null, reason: reasonCode });
+      return;
+    }
+    try {
+      inst.handleBroken(channel, reasonCode);
+    } catch (err) {
+      this.#failed('handle-broken', 0, err);
+      return;
+    }
+    this.#leave();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#restartTimer);
+    const inst = this.#instance;
+    this.#instance = undefined;
+    if (inst === undefined || this.#busy) return;
+    try {
+      inst.stop();
+    } catch (err) {
+      this.#log.error({ code: 'PB_ERR_PLUGIN_TRAP', export: 'stop', err }, 'plugin trapped in stop');
+    }
+  }
+
+  async detach(withSnapshot: boolean): Promise<Uint8Array | null> {
+    clearTimeout(this.#restartTimer);
+    this.#detached = true;
+    const inst = this.#instance;
+    this.#instance = undefined;
+    if (inst === undefined || !withSnapshot || !this.spec.stateful) return null;
+    try {
+      return inst.snapshot();
+    } catch (err) {
+      this.#log.error({ code: 'PB_ERR_PLUGIN_TRAP', export: 'snapshot', err }, 'plugin trapped in snapshot; swapping without state');
+      return null;
+    }
+  }
+
+  restore(state: Uint8Array | Promise<Uint8Array | null>): void {
+    // Calls wait (held) until the state is there. An inline snapshot is taken synchronously, so
+    // this lasts one microtask: no socket event can arrive in between.
+    const live = [...this.#owner.liveChannels()];
+    const inst = this.#instance;
+    this.#instance = undefined;
+    this.#gated = true;
+    void Promise.resolve(state).then((bytes) => {
+      this.#gated = false;
+      this.#instance = inst;
+      const generation = this.#generation;
+      if (bytes === null) {
+        for (const [channel, peer] of live) {
+          if (this.handleConnect(channel, peer) === false) this.#owner.onConnectDecided(channel, false);
+          if (this.#generation !== generation) return;
+        }
+      } else {
+        const target = this.#enter('restore');
+        if (target === undefined) return;
+        try {
+          target.restore(bytes);
+        } catch (err) {
+          this.#failed('restore', 0, err);
+          return;
+        }
+        this.#leave();
+      }
+      const held = this.#held;
+      this.#held = [];
+      for (const call of held) {
+        if (call.payload !== null) this.handleMsg(call.channel, call.payload);
+        else this.handleBroken(call.channel, call.reason);
+        if (this.#generation !== generation) return;
+      }
+    });
+  }
+
+  #enter(exportName: string): PluginInstance | undefined {
+    if (this.#busy) throw new Error(`re-entrant plugin call to ${exportName}`); // broker bug
+    const inst = this.#instance;
+    if (inst !== undefined) this.#busy = true;
+    return inst;
+  }
+
+  #leave(): void {
+    this.#busy = false;
+    // Deliver handle-broken calls that became due during the call, in order. Each may queue more.
+    while (this.#deferred.length > 0 && !this.#busy) {
+      const channel = this.#deferred.shift()!;
+      const reason = this.#deferred.shift()!;
+      this.handleBroken(channel, reason);
+    }
+  }
+
+  #hold(call: HeldCall): void {
+    if ((this.#health !== 'restarting' && !this.#gated) || this.#detached) return; // failed or swapped out: nobody will take it
+    if (this.#held.length >= MAX_PLUGIN_PENDING_CALLS) {
+      if (call.reason === -1) this.#owner.onChannelFailed(call.channel);
+      return;
+    }
+    this.#held.push(call);
+  }
+
+  #failed(exportName: string, channel: number, cause: unknown): void {
+    this.#busy = false;
+    this.#deferred = [];
+    this.#instance = undefined;
+    const err = new PluginTrapError(exportName, { cause });
+    this.#log.error({ code: err.code, export: exportName, channel, policy: this.#policy, err: cause }, err.message);
+    this.#setHealth('restarting');
+    if (channel !== 0) this.#owner.onChannelFailed(channel);
+    if (this.#policy === 'fail-closed') {
+      this.#fail(new PluginFailedError(`plugin failed in ${exportName} and the failure policy is fail-closed: reload it (SIGHUP) to serve again`, { cause }));
+      return;
+    }
+    // `close`: the channels the dead instance knew go with it.
+    if (this.#policy === 'close') for (const [ch] of [...this.#owner.liveChannels()]) this.#owner.onChannelFailed(ch);
+    const delayMs = this.#governor.next(Date.now());
+    if (delayMs === null) {
+      this.#fail(new PluginFailedError(`plugin failed ${this.#governor.recent} times within a minute; giving up`, { cause }));
+    } else if (delayMs === 0) {
+      this.#restart();
+    } else {
+      this.#restartTimer = setTimeout(() => this.#restart(), delayMs);
+    }
+  }
+
+  #restart(): void {
+    if (this.#detached) return;
+    try {
+      this.#instance = this.#createInstance();
+    } catch (cause) {
+      this.#fail(new PluginFailedError(`plugin could not be restarted: ${(cause as Error).message}`, { cause }));
+      return;
+    }
+    this.#setHealth('ok');
+    const generation = this.#generation;
+    const introduced = new Set<number>();
+    if (this.#policy === 'reload') {
+      for (const [channel, peer] of [...this.#owner.liveChannels()]) {
+        const ok = this.handleConnect(channel, peer);
+        if (this.#generation !== generation) return; // failed again: that restart replays
+        introduced.add(channel);
+        if (!ok) this.#owner.onConnectDecided(channel, false);
+      }
+    }
+    // Frames that arrived during the backoff, for channels the fresh instance knows, in order.
+    const held = this.#held;
+    this.#held = [];
+    for (const call of held) {
+      if (!introduced.has(call.channel)) continue;
+      if (call.payload !== null) this.handleMsg(call.channel, call.payload);
+      else {
+        this.handleBroken(call.channel, call.reason);
+        introduced.delete(call.channel);
+      }
+      if (this.#generation !== generation) return;
+    }
+    this.#owner.onInstanceReplaced();
+  }
+
+  #createInstance(): PluginInstance {
+    let inst: PluginInstance;
+    let error: string | null;
+    this.#generation++;
+    try {
+      inst = new PluginInstance(this.spec, this.#host);
+      this.#busy = true;
+      error = inst.start(this.#config);
+    } catch (cause) {
+      throw new PluginStartError(`plugin ${this.spec.name} trapped in start: ${(cause as Error).message}`, { cause });
+    } finally {
+      this.#busy = false;
+    }
+    if (error !== null) throw new PluginStartError(`plugin ${this.spec.name} refused to start: ${error}`);
+    return inst;
+  }
+
+  #fail(err: PluginFailedError): void {
+    this.#instance = undefined;
+    this.#held = [];
+    this.#log.error({ code: err.code, err }, err.message);
+    this.#setHealth('failed');
+    this.#owner.onPluginFailed(err);
+  }
+
+  #setHealth(health: PluginHealth): void {
+    if (health === this.#health) return;
+    const previous = this.#health;
+    this.#health = health;
+    this.#log.info({ health, previous }, `plugin health ${health}`);
+  }
+}

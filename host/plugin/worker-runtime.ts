@@ -1,0 +1,552 @@
+/**
+ * `WorkerRuntime`: runs one plugin in a `worker_threads` Worker (worker isolation). The I/O thread
+ * never waits for the plugin: calls are queued, posted in batches (one batch in flight at a time;
+ * what arrives meanwhile forms the next one), and their effects are applied when the batch comes
+ * back. A watchdog on the I/O thread reads the worker's call counter from shared memory and
+ * terminates a worker whose call runs past `callBudgetMs` (≈ 2–3 ms to stop, toolchain.md).
+ *
+ * Ordering across the thread boundary:
+ * - calls reach the instance in the order the broker made them, so per channel `handle-connect`
+ *   comes first, frames in order, `handle-broken` last, exactly as inline;
+ * - `handle-connect`'s answer is asynchronous: the broker opens the channel at once, its frames
+ *   queue behind the connect, and the worker skips frames of a channel whose connect returned
+ *   false (the plugin never sees them); the refusal reaches the broker through
+ *   `RuntimeOwner.onConnectDecided`, which closes the channel (`refused-by-plugin`);
+ * - after a failure the calls that had not run (and, after a timeout, those whose effects died
+ *   with the worker) are replayed to the fresh instance after the resumed `handle-connect`s, minus
+ *   those about the failed channel: bystanders lose no frame.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { FailurePolicy } from '../config.js';
+import { PluginFailedError, PluginStartError, PluginTimeoutError, PluginTrapError } from '../errors.js';
+import type { HostImports } from '../host-api/host.js';
+import { MAX_PLUGIN_PENDING_CALLS, PLUGIN_START_BUDGET_FACTOR } from '../limits.js';
+import type { PluginHealth } from './health.js';
+import type { PluginSpec } from './plugin-spec.js';
+import { RestartGovernor } from './restart-governor.js';
+import type { PluginRuntime, RuntimeOptions, RuntimeOwner } from './runtime.js';
+import {
+  CALL_ADOPT,
+  CALL_BROKEN,
+  CALL_CONNECT,
+  CALL_EXPORTS,
+  CALL_MSG,
+  CALL_RESTORE,
+  CALL_SNAPSHOT,
+  CALL_START,
+  CALL_STOP,
+  CTL_CHANNEL,
+  CTL_IN_CALL,
+  CTL_KIND,
+  CTL_SEQ,
+  CTL_SLOTS,
+  EFFECT_AUTHENTICATE,
+  EFFECT_CLOSE,
+  EFFECT_CONNECT_RESULT,
+  EFFECT_LOG,
+  EFFECT_SEND,
+  EFFECT_SNAPSHOT,
+  RecordWriter,
+  encodePeer,
+  forEachRecord,
+  type FromWorker,
+  type ResultMessage,
+  type StartedMessage,
+  type WireError,
+} from './worker-protocol.js';
+import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
+
+/** A decoded call kept for replay after a failure. */
+interface Call {
+  kind: number;
+  channel: number;
+  body: Buffer;
+}
+
+type Phase = 'idle' | 'starting' | 'ready' | 'restarting' | 'failed' | 'closed';
+
+export class WorkerRuntime implements PluginRuntime {
+  readonly spec: PluginSpec;
+  readonly isolation = 'worker' as const;
+  readonly #host: HostImports;
+  readonly #config: string;
+  readonly #log: Logger;
+  readonly #owner: RuntimeOwner;
+  readonly #policy: FailurePolicy;
+  readonly #budgetMs: number;
+  readonly #maxFrameBytes: number;
+  readonly #governor = new RestartGovernor();
+  readonly #ctlBuffer = new SharedArrayBuffer(CTL_SLOTS * 4);
+  readonly #ctl = new Int32Array(this.#ctlBuffer);
+  #worker: Worker | undefined;
+  #phase: Phase = 'idle';
+  #health: PluginHealth = 'restarting';
+  #generation = 0;
+  #memoryBytes = 0;
+  /** Calls not yet posted. */
+  #queue = new RecordWriter();
+  /** The batch the worker is running. */
+  #inflight: { id: number; bytes: Uint8Array } | undefined;
+  #batchId = 0;
+  #flushScheduled = false;
+  /** Calls wait while a swap's `restore` state is not there yet. */
+  #gated = false;
+  /** Channels whose connect was queued and whose broken was not: their peers, for resumed replays. */
+  readonly #connected = new Map<number, PeerInfo>();
+  #onStarted: ((msg: StartedMessage) => void) | undefined;
+  #onIdle: (() => void) | undefined;
+  #onSnapshot: ((state: Uint8Array | null) => void) | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #lastSeq = -1;
+  #seqSinceMs = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: RuntimeOptions) {
+    this.spec = opts.spec;
+    this.#host = opts.host;
+    this.#config = opts.config;
+    this.#log = opts.log;
+    this.#owner = opts.owner;
+    this.#policy = opts.failurePolicy;
+    this.#budgetMs = opts.callBudgetMs;
+    this.#maxFrameBytes = opts.maxFrameBytes;
+  }
+
+  get health(): PluginHealth {
+    return this.#health;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get memoryBytes(): number {
+    return this.#memoryBytes;
+  }
+
+  async start(): Promise<void> {
+    const tickMs = Math.max(1, Math.floor(this.#budgetMs / 4));
+    this.#watchdog = setInterval(() => this.#checkWatchdog(), tickMs);
+    this.#watchdog.unref();
+    const started = await this.#spawn();
+    if (started.error !== null) {
+      this.#closeWorker();
+      throw startError(this.spec, started);
+    }
+    this.#ready(started);
+  }
+
+  handleConnect(channel: number, peer: PeerInfo): undefined {
+    this.#connected.set(channel, peer);
+    this.#enqueue(CALL_CONNECT, channel, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), peer.resumed, peer.address));
+    return undefined;
+  }
+
+  handleMsg(channel: number, payload: Uint8Array): void {
+    this.#enqueue(CALL_MSG, channel, payload);
+  }
+
+  handleBroken(channel: number, reasonCode: number): void {
+    this.#connected.delete(channel);
+    this.#enqueue(CALL_BROKEN, channel, Uint8Array.of(reasonCode));
+  }
+
+  async stop(): Promise<void> {
+    if (this.#phase === 'ready' || this.#phase === 'starting') {
+      this.#enqueue(CALL_STOP, 0);
+      await this.#drained();
+    }
+    this.#phase = 'closed';
+    this.#closeWorker();
+  }
+
+  async detach(withSnapshot: boolean): Promise<Uint8Array | null> {
+    let state: Promise<Uint8Array | null> = Promise.resolve(null);
+    if (withSnapshot && this.spec.stateful && this.#phase === 'ready') {
+      state = new Promise((resolve) => (this.#onSnapshot = resolve));
+      this.#enqueue(CALL_SNAPSHOT, 0);
+    }
+    await this.#drained();
+    this.#phase = 'closed';
+    this.#closeWorker();
+    this.#onSnapshot?.(null);
+    return state;
+  }
+
+  restore(state: Uint8Array | Promise<Uint8Array | null>): void {
+    // Channels live now are the ones the snapshot knows (the old runtime took no call after this point).
+    const live = [...this.#owner.liveChannels()];
+    this.#gated = true;
+    void Promise.resolve(state).then((bytes) => {
+      const front = new RecordWriter();
+      if (bytes !== null) {
+        front.push(CALL_RESTORE, 0, bytes);
+        for (const [ch, peer] of live) {
+          this.#connected.set(ch, peer);
+          front.push(CALL_ADOPT, ch);
+        }
+      } else {
+        // No state after all (the snapshot failed): tell the instance about the channels instead.
+        for (const [ch, peer] of live) {
+          this.#connected.set(ch, peer);
+          front.push(CALL_CONNECT, ch, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), true, peer.address));
+        }
+      }
+      const count = this.#queue.count;
+      front.pushRaw(this.#queue.take(), count);
+      this.#queue = front;
+      this.#gated = false;
+      this.#scheduleFlush();
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  #enqueue(kind: number, channel: number, body?: Uint8Array): void {
+    if (this.#phase === 'failed' || this.#phase === 'closed') return;
+    if (this.#phase !== 'ready' && this.#queue.count >= MAX_PLUGIN_PENDING_CALLS) {
+      if (kind === CALL_MSG) this.#owner.onChannelFailed(channel);
+      return;
+    }
+    this.#queue.push(kind, channel, body);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#inflight !== undefined) return;
+    this.#flushScheduled = true;
+    // setImmediate: every frame read in this poll phase, from every socket, goes in one batch.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    if (this.#inflight !== undefined || this.#gated || this.#phase !== 'ready' || this.#queue.count === 0) {
+      if (this.#inflight === undefined && this.#queue.count === 0) this.#idle();
+      return;
+    }
+    const bytes = this.#queue.take();
+    this.#inflight = { id: ++this.#batchId, bytes };
+    this.#worker!.postMessage({ type: 'batch', id: this.#inflight.id, bytes });
+  }
+
+  #idle(): void {
+    const f = this.#onIdle;
+    this.#onIdle = undefined;
+    f?.();
+  }
+
+  /** Resolves once every queued call has run (or the plugin can run none any more). */
+  #drained(): Promise<void> {
+    if (this.#phase !== 'ready' && this.#phase !== 'restarting' && this.#phase !== 'starting') return Promise.resolve();
+    if (this.#inflight === undefined && this.#queue.count === 0 && !this.#gated) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#onIdle;
+      this.#onIdle = () => {
+        previous?.();
+        resolve();
+      };
+      this.#scheduleFlush();
+    });
+  }
+
+  async #spawn(): Promise<StartedMessage> {
+    this.#phase = 'starting';
+    this.#generation++;
+    Atomics.store(this.#ctl, CTL_IN_CALL, 0);
+    const worker = new Worker(await workerEntry());
+    this.#worker = worker;
+    worker.on('message', (msg: FromWorker) => this.#onMessage(worker, msg));
+    worker.on('error', (err) => this.#onWorkerDeath(worker, err));
+    worker.on('exit', (code) => this.#onWorkerDeath(worker, new Error(`plugin worker exited with code ${code}`)));
+    const started = new Promise<StartedMessage>((resolve) => (this.#onStarted = resolve));
+    worker.postMessage({
+      type: 'init',
+      module: this.spec.module,
+      stringEncoding: this.spec.stringEncoding,
+      hasPostStart: this.spec.hasPostStart,
+      stateful: this.spec.stateful,
+      hasPostSnapshot: this.spec.hasPostSnapshot,
+      name: this.spec.name,
+      config: this.#config,
+      maxFrameBytes: this.#maxFrameBytes,
+      ctl: this.#ctlBuffer,
+    });
+    return started;
+  }
+
+  #ready(started: StartedMessage): void {
+    this.#memoryBytes = started.memoryBytes;
+    this.#phase = 'ready';
+    this.#setHealth('ok');
+    this.#scheduleFlush();
+  }
+
+  #onMessage(worker: Worker, msg: FromWorker): void {
+    if (worker !== this.#worker) return;
+    if (msg.type === 'started') {
+      const f = this.#onStarted;
+      this.#onStarted = undefined;
+      f?.(msg);
+      return;
+    }
+    this.#onResult(msg);
+  }
+
+  #onResult(msg: ResultMessage): void {
+    const inflight = this.#inflight;
+    if (inflight === undefined || inflight.id !== msg.id) return;
+    this.#inflight = undefined;
+    this.#memoryBytes = msg.memoryBytes;
+    this.#applyEffects(msg.effects);
+    if (msg.failedAt >= 0) {
+      const calls = decodeCalls(inflight.bytes);
+      const failed = calls[msg.failedAt];
+      this.#failed(failed.kind, failed.channel, calls.slice(msg.failedAt + 1), new PluginTrapError(CALL_EXPORTS[failed.kind], { cause: fromWire(msg.error) }), msg.error);
+      return;
+    }
+    this.#flush();
+  }
+
+  #applyEffects(effects: Uint8Array): void {
+    const host = this.#host;
+    forEachRecord(effects, (r) => {
+      switch (r.kind) {
+        case EFFECT_SEND:
+          host.channelSend(r.channel, r.body, 0, r.body.length);
+          break;
+        case EFFECT_CLOSE:
+          host.channelClose(r.channel);
+          break;
+        case EFFECT_AUTHENTICATE:
+          (host as { channelAuthenticate?: (ch: number) => boolean }).channelAuthenticate?.(r.channel);
+          break;
+        case EFFECT_LOG:
+          host.log(r.channel, r.body.toString('utf8'));
+          break;
+        case EFFECT_CONNECT_RESULT:
+          if (r.body[0] === 0) this.#owner.onConnectDecided(r.channel, false);
+          break;
+        case EFFECT_SNAPSHOT: {
+          const f = this.#onSnapshot;
+          this.#onSnapshot = undefined;
+          f?.(Buffer.from(r.body));
+          break;
+        }
+      }
+    });
+  }
+
+  #checkWatchdog(): void {
+    if (this.#worker === undefined || Atomics.load(this.#ctl, CTL_IN_CALL) === 0) {
+      this.#lastSeq = -1;
+      return;
+    }
+    const seq = Atomics.load(this.#ctl, CTL_SEQ);
+    const now = performance.now();
+    if (seq !== this.#lastSeq) {
+      this.#lastSeq = seq;
+      this.#seqSinceMs = now;
+      return;
+    }
+    const kind = this.#ctl[CTL_KIND];
+    const long = kind === CALL_START || kind === CALL_SNAPSHOT || kind === CALL_RESTORE;
+    const budgetMs = long ? this.#budgetMs * PLUGIN_START_BUDGET_FACTOR : this.#budgetMs;
+    if (now - this.#seqSinceMs < budgetMs) return;
+    this.#lastSeq = -1;
+    this.#timedOut(kind, this.#ctl[CTL_CHANNEL] >>> 0, budgetMs);
+  }
+
+  #timedOut(kind: number, channel: number, budgetMs: number): void {
+    const err = new PluginTimeoutError(CALL_EXPORTS[kind], budgetMs);
+    // The worker dies with the effects of the batch's earlier calls: those calls are replayed.
+    this.#closeWorker();
+    if (kind === CALL_START) {
+      const f = this.#onStarted;
+      this.#onStarted = undefined;
+      f?.({ type: 'started', error: { name: err.name, message: err.message, code: err.code }, refused: false, memoryBytes: 0 });
+      return;
+    }
+    const calls = this.#inflight === undefined ? [] : decodeCalls(this.#inflight.bytes);
+    this.#inflight = undefined;
+    this.#failed(kind, channel, calls.filter((c) => c.channel !== channel), err, null);
+  }
+
+  #onWorkerDeath(worker: Worker, cause: Error): void {
+    if (worker !== this.#worker || this.#phase === 'closed') return;
+    this.#worker = undefined;
+    if (this.#phase === 'starting') {
+      const f = this.#onStarted;
+      this.#onStarted = undefined;
+      f?.({ type: 'started', error: { name: cause.name, message: cause.message }, refused: false, memoryBytes: 0 });
+      return;
+    }
+    const calls = this.#inflight === undefined ? [] : decodeCalls(this.#inflight.bytes);
+    this.#inflight = undefined;
+    const kind = this.#ctl[CTL_KIND];
+    const channel = Atomics.load(this.#ctl, CTL_IN_CALL) === 1 ? this.#ctl[CTL_CHANNEL] >>> 0 : 0;
+    this.#failed(kind, channel, calls.filter((c) => c.channel !== channel || channel === 0), new PluginTrapError(CALL_EXPORTS[kind] ?? 'worker', { cause }), null);
+  }
+
+  /** A call failed: apply the failure policy; `unrun` are the calls to hand the next instance. */
+  #failed(kind: number, channel: number, unrun: Call[], err: PluginTrapError | PluginTimeoutError, wire: WireError | null): void {
+    const exportName = CALL_EXPORTS[kind];
+    this.#log.error({ code: err.code, export: exportName, channel, policy: this.#policy, err: wire ?? err.cause ?? err }, err.message);
+    this.#setHealth('restarting');
+    this.#phase = 'restarting';
+    const aboutChannel = kind === CALL_MSG || kind === CALL_CONNECT;
+    if (aboutChannel && channel !== 0) {
+      this.#connected.delete(channel);
+      this.#owner.onChannelFailed(channel);
+    }
+    if (kind === CALL_STOP || kind === CALL_SNAPSHOT) {
+      // Shutting down or swapping out: nothing to restart.
+      if (kind === CALL_SNAPSHOT) this.#onSnapshot?.(null);
+      this.#phase = 'closed';
+      this.#closeWorker();
+      this.#idle();
+      return;
+    }
+    // Calls not run yet, then everything queued since: the fresh instance gets them in order.
+    const pending = unrun.concat(decodeCalls(this.#queue.take()));
+    if (this.#policy === 'fail-closed') {
+      this.#fail(new PluginFailedError(`plugin failed in ${exportName} and the failure policy is fail-closed: reload it (SIGHUP) to serve again`, { cause: err }));
+      return;
+    }
+    if (this.#policy === 'close') {
+      for (const ch of this.#connected.keys()) this.#owner.onChannelFailed(ch);
+      this.#connected.clear();
+    }
+    const delayMs = this.#governor.next(Date.now());
+    if (delayMs === null) {
+      this.#fail(new PluginFailedError(`plugin failed ${this.#governor.recent} times within a minute; giving up`, { cause: err }));
+      return;
+    }
+    this.#restartTimer = setTimeout(() => void this.#restart(pending), delayMs);
+  }
+
+  async #restart(pending: Call[]): Promise<void> {
+    if (this.#phase !== 'restarting') return;
+    let started: StartedMessage;
+    if (this.#worker !== undefined) {
+      // A trap leaves the worker healthy: a fresh instance in the same thread is enough.
+      this.#generation++;
+      started = await new Promise<StartedMessage>((resolve) => {
+        this.#onStarted = resolve;
+        this.#worker!.postMessage({ type: 'restart' });
+      });
+    } else {
+      started = await this.#spawn();
+    }
+    if ((this.#phase as Phase) === 'closed') return;
+    if (started.error !== null) {
+      this.#closeWorker();
+      this.#fail(new PluginFailedError(`plugin could not be restarted: ${started.error.message}`, { cause: fromWire(started.error) }));
+      return;
+    }
+    // Resumed connects for the channels the dead instance knew, then the calls it did not run,
+    // for channels the fresh instance knows, in their order.
+    const replayed = new Set(pending.filter((c) => c.kind === CALL_CONNECT).map((c) => c.channel));
+    const introduced = new Set<number>();
+    const queue = new RecordWriter();
+    if (this.#policy === 'reload') {
+      const live = new Map(this.#owner.liveChannels());
+      for (const [ch, peer] of [...this.#connected]) {
+        if (!live.has(ch)) this.#connected.delete(ch);
+        else if (!replayed.has(ch)) {
+          introduced.add(ch);
+          queue.push(CALL_CONNECT, ch, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), true, peer.address));
+        }
+      }
+    }
+    for (const c of pending.concat(decodeCalls(this.#queue.take()))) {
+      if (c.kind === CALL_CONNECT) introduced.add(c.channel);
+      else if (c.kind !== CALL_STOP && !introduced.has(c.channel)) continue;
+      queue.push(c.kind, c.channel, c.body);
+      if (c.kind === CALL_BROKEN) introduced.delete(c.channel);
+    }
+    this.#queue = queue;
+    this.#ready(started);
+    this.#owner.onInstanceReplaced();
+  }
+
+  #fail(err: PluginFailedError): void {
+    this.#phase = 'failed';
+    this.#queue.take();
+    this.#connected.clear();
+    this.#closeWorker();
+    this.#log.error({ code: err.code, err }, err.message);
+    this.#setHealth('failed');
+    this.#owner.onPluginFailed(err);
+    this.#idle();
+  }
+
+  #closeWorker(): void {
+    clearTimeout(this.#restartTimer);
+    const w = this.#worker;
+    this.#worker = undefined;
+    if (this.#phase === 'closed' || this.#phase === 'failed') clearInterval(this.#watchdog);
+    if (w !== undefined) void w.terminate();
+  }
+
+  #setHealth(health: PluginHealth): void {
+    if (health === this.#health) return;
+    const previous = this.#health;
+    this.#health = health;
+    this.#log.info({ health, previous }, `plugin health ${health}`);
+  }
+}
+
+function decodeCalls(bytes: Uint8Array): Call[] {
+  const calls: Call[] = [];
+  forEachRecord(bytes, (r) => void calls.push({ kind: r.kind, channel: r.channel, body: Buffer.from(r.body) }));
+  return calls;
+}
+
+function fromWire(e: WireError | null): Error {
+  const err = new Error(e?.message ?? 'unknown error');
+  err.name = e?.name ?? 'Error';
+  if (e?.code !== undefined) (err as Error & { code?: string }).code = e.code;
+  return err;
+}
+
+function startError(spec: PluginSpec, started: StartedMessage): PluginStartError {
+  const e = started.error!;
+  if (started.refused) return new PluginStartError(`plugin ${spec.name} refused to start: ${e.message}`);
+  return new PluginStartError(`plugin ${spec.name} failed in start: ${e.message}`, { cause: fromWire(e) });
+}
+
+// From dist/ the worker is plain JS. Running from the TypeScript sources (tests), the worker's
+// modules are transpiled once per process into a temporary folder with the TypeScript compiler (a
+// dev dependency): Node 20 cannot load .ts in a worker, and a loader hook per worker costs seconds.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+let workerUrl: Promise<URL> | undefined;
+
+function workerEntry(): Promise<URL> {
+  workerUrl ??= FROM_SOURCE ? transpileWorkerSources() : Promise.resolve(new URL('./worker.js', import.meta.url));
+  return workerUrl;
+}
+
+async function transpileWorkerSources(): Promise<URL> {
+  const { mkdtemp, mkdir, readdir, readFile, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { fileURLToPath, pathToFileURL } = await import('node:url');
+  const { default: ts } = await import('typescript');
+  const hostDir = fileURLToPath(new URL('..', import.meta.url));
+  const out = await mkdtemp(join(tmpdir(), 'plugbroker-worker-'));
+  await writeFile(join(out, 'package.json'), '{"type":"module"}');
+  for (const sub of ['', 'plugin', 'host-api']) {
+    await mkdir(join(out, sub), { recursive: true });
+    for (const file of await readdir(join(hostDir, sub))) {
+      if (!file.endsWith('.ts')) continue;
+      const source = await readFile(join(hostDir, sub, file), 'utf8');
+      const js = ts.transpileModule(source, { fileName: file, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+      await writeFile(join(out, sub, file.replace(/\.ts$/, '.js')), js.outputText);
+    }
+  }
+  return pathToFileURL(join(out, 'plugin', 'worker.js'));
+}
