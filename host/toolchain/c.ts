@@ -66,12 +66,10 @@ export async function compileC(dir: string, opts: CompileOpts): Promise<Uint8Arr
   const work = await mkdtemp(join(tmpdir(), 'plugbroker-c-'));
   try {
     const out = join(work, 'plugin.core.wasm');
-    return await opts.step('compile', async () => {
-      const args = [...C_FLAGS, '-I', join(sdk, 'include'), '-I', resolve(dir), '-o', out, ...sources, ...sdkSources];
-      const { stderr } = await runTool('compile', clang, args);
-      if (stderr.trim() !== '') opts.warn(stderr.trimEnd());
-      return new Uint8Array(await readFile(out));
-    });
+    const args = [...C_FLAGS, '-I', join(sdk, 'include'), '-I', resolve(dir), '-o', out, ...sources, ...sdkSources];
+    const { stderr } = await opts.step('compile', () => runTool('compile', clang, args));
+    if (stderr.trim() !== '') opts.warn(stderr.trimEnd());
+    return new Uint8Array(await readFile(out));
   } finally {
     await rm(work, { recursive: true, force: true });
   }

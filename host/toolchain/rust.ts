@@ -91,30 +91,27 @@ export async function compileRust(dir: string, opts: CompileOpts): Promise<Uint8
   const work = await mkdtemp(join(tmpdir(), 'plugbroker-rust-'));
   try {
     const rlib = join(work, `lib${SDK_CRATE}.rlib`);
-    await opts.step('sdk', async () => {
-      const args = [...RUST_FLAGS, '--edition', '2021', '--crate-type', 'rlib', '--crate-name', SDK_CRATE, '-o', rlib, sdkLib];
-      const { stderr } = await runTool('sdk', rustc, args);
-      if (stderr.trim() !== '') opts.warn(stderr.trimEnd());
-    });
+    const sdkArgs = [...RUST_FLAGS, '--edition', '2021', '--crate-type', 'rlib', '--crate-name', SDK_CRATE, '-o', rlib, sdkLib];
+    const sdk = await opts.step('sdk', () => runTool('sdk', rustc, sdkArgs));
+    if (sdk.stderr.trim() !== '') opts.warn(sdk.stderr.trimEnd());
+
     const out = join(work, `${crate.crateName}.wasm`);
-    return await opts.step('compile', async () => {
-      const args = [
-        ...RUST_FLAGS,
-        ...RUST_PLUGIN_FLAGS,
-        '--edition',
-        crate.edition,
-        '--crate-name',
-        crate.crateName,
-        '--extern',
-        `${SDK_CRATE}=${rlib}`,
-        '-o',
-        out,
-        crate.libPath,
-      ];
-      const { stderr } = await runTool('compile', rustc, args);
-      if (stderr.trim() !== '') opts.warn(stderr.trimEnd());
-      return new Uint8Array(await readFile(out));
-    });
+    const args = [
+      ...RUST_FLAGS,
+      ...RUST_PLUGIN_FLAGS,
+      '--edition',
+      crate.edition,
+      '--crate-name',
+      crate.crateName,
+      '--extern',
+      `${SDK_CRATE}=${rlib}`,
+      '-o',
+      out,
+      crate.libPath,
+    ];
+    const plugin = await opts.step('compile', () => runTool('compile', rustc, args));
+    if (plugin.stderr.trim() !== '') opts.warn(plugin.stderr.trimEnd());
+    return new Uint8Array(await readFile(out));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
