@@ -4,11 +4,17 @@
  */
 import type { Logger } from 'pino';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
-import { Connection, type ConnectionEvents } from './connection/connection.js';
+import { Admission } from './connection/admission.js';
+import { tickClock } from './connection/clock.js';
+import { Connection, type ConnectionEvents, type ConnectionPolicy } from './connection/connection.js';
+import { sweepHeartbeats, sweepIntervalMs, type HeartbeatPolicy } from './connection/heartbeat.js';
 import { ConnectionRegistry } from './connection/registry.js';
 import { OutboundArena } from './connection/outbound-arena.js';
 import type { FrameError, PluginFailedError } from './errors.js';
-import { createHostImports } from './host-api/host.js';
+import { CLOSE_LINGER_MS } from './limits.js';
+import { createGroupsImports } from './host-api/groups.js';
+import { createHostImports, type HostImports } from './host-api/host.js';
+import { createTimersImports } from './host-api/timers.js';
 import { createLogger } from './log.js';
 import { loadPlugin } from './plugin/loader.js';
 import type { PluginHealth } from './plugin/health.js';
@@ -17,6 +23,7 @@ import type { PluginSpec } from './plugin/plugin-spec.js';
 import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/runtime.js';
 import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world.js';
 import { Router } from './routing/router.js';
+import { TimerTable } from './routing/timers.js';
 import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
 import type { Transport } from './transport/transport.js';
 
@@ -32,6 +39,10 @@ export interface BrokerStats {
   closed: Partial<Record<CloseReason, number>>;
   /** Plugin traps. */
   pluginTraps: number;
+  /** Frames dropped by the rate limiter (`rateAction: 'drop'`). */
+  framesDropped: number;
+  /** Connections refused before reaching the plugin, by reason. */
+  refused: Partial<Record<string, number>>;
 }
 
 /** A running broker. Create with `createBroker`. */
@@ -41,16 +52,37 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   readonly #registry = new ConnectionRegistry();
   readonly #router = new Router(this.#registry);
   readonly #arena = new OutboundArena();
+  /** Timers of each plugin runtime (the running one, and one being swapped in or out). */
+  readonly #timerTables = new Map<PluginRuntime, TimerTable>();
   #runtime: PluginRuntime | undefined;
   #listener: TcpListener | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
-  readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0 };
+  readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
+  readonly #policy: ConnectionPolicy;
+  readonly #heartbeat: HeartbeatPolicy;
+  readonly #admission: Admission;
+  #sweeper: NodeJS.Timeout | undefined;
 
   /** Validates options; nothing is opened until `start`. */
   constructor(opts: BrokerOptions) {
     this.options = resolveOptions(opts);
     this.log = this.options.logger ?? createLogger({ level: this.options.logLevel });
+    const o = this.options;
+    this.#policy = Object.freeze({
+      maxFrameBytes: o.maxFrameBytes,
+      maxOutboundBytes: o.maxOutboundBytes,
+      closeLingerMs: CLOSE_LINGER_MS,
+      rateFrames: o.rateFrames,
+      rateBytes: o.rateBytes,
+      rateBurst: o.rateBurst,
+      rateAction: o.rateAction,
+      authRequired: o.authDeadlineMs > 0,
+      preAuthMaxFrames: o.preAuthMaxFrames,
+      preAuthMaxBytes: o.preAuthMaxBytes,
+    });
+    this.#heartbeat = Object.freeze({ pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs, authDeadlineMs: o.authDeadlineMs });
+    this.#admission = new Admission({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
   }
 
   /** Address the listener is bound to (after `start`). */
@@ -71,7 +103,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
 
   /** A copy of the counters. */
   stats(): BrokerStats {
-    return { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed } };
+    return { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed }, refused: { ...this.#admission.refusedTotal } };
   }
 
   /**
@@ -102,15 +134,26 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       await runtime.stop();
       throw err;
     }
+    this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs(this.#heartbeat));
+    this.#sweeper.unref();
     this.log.info(
       { host: this.#listener.address.host, port: this.#listener.address.port, plugin: spec.path, sha256: spec.sha256, stringEncoding: spec.stringEncoding },
       'listening',
     );
   }
 
+  /** Heartbeats, idle and auth deadlines, and the refusal summary: once per tick, no timer per connection. */
+  #sweep(): void {
+    const now = tickClock();
+    sweepHeartbeats(this.#registry.values(), now, this.#heartbeat);
+    const refused = this.#admission.drainRefusals(now);
+    if (Object.keys(refused).length > 0) this.log.warn({ refused }, 'refused connections');
+  }
+
   /**
-   * Stops: no new connections, `handle-broken(shutdown)` for every channel, queued frames flushed
-   * (up to `shutdownFlushMs`), then the plugin's `stop()`. Idempotent.
+   * Drains and stops: no new connections, no more reading; queued frames get up to
+   * `drainTimeoutMs` to reach their peers; then `handle-broken(shutdown)` for every channel, the
+   * plugin's `stop()`, and every socket closed. Idempotent.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -122,31 +165,50 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     await this.#starting?.catch(() => {});
     const listener = this.#listener;
     const closed = listener?.close();
+    clearInterval(this.#sweeper);
     const conns = this.#registry.list();
-    this.log.info({ connections: conns.length }, 'shutting down');
+    this.log.info({ connections: conns.length, drainTimeoutMs: this.options.drainTimeoutMs }, 'draining');
+    for (const conn of conns) conn.stopReading();
+    const flushed = await this.#waitFlushed(conns, this.options.drainTimeoutMs);
+    if (!flushed) this.log.warn({ drainTimeoutMs: this.options.drainTimeoutMs }, 'drain timeout: closing channels with unsent frames');
     for (const conn of conns) conn.close('shutdown');
+    this.#dropTimers();
     await this.#runtime?.stop();
-    if (closed !== undefined) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownFlushMs + 100)));
-      await Promise.race([closed, timeout]);
-      clearTimeout(timer);
-    }
+    if (closed !== undefined) await withTimeout(closed, CLOSE_LINGER_MS + 100);
     this.log.info(this.stats(), 'stopped');
+  }
+
+  /** Resolves true once no connection has outbound bytes left, false at the deadline. */
+  async #waitFlushed(conns: readonly Connection[], deadlineMs: number): Promise<boolean> {
+    // Polling is fine here: it runs once per shutdown, and 'drain' events do not fire for sockets
+    // that never filled their buffer.
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      if (conns.every((c) => c.state !== 'open' || c.outboundBytes === 0)) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   #accept(transport: Transport): void {
     this.#stats.accepted++;
     const runtime = this.#runtime;
-    if (this.#stopping !== undefined || runtime === undefined || runtime.health !== 'ok') {
+    // Refused sockets are destroyed at once and counted; #sweep logs one summary line per tick.
+    if (this.#stopping !== undefined) {
+      this.#admission.refuse('shutting-down');
       transport.destroy();
       return;
     }
-    const conn = new Connection(this.#registry.allocateId(), transport, this, {
-      maxFrameBytes: this.options.maxFrameBytes,
-      maxOutboundBytes: this.options.maxOutboundBytes,
-      closeLingerMs: this.options.shutdownFlushMs,
-    }, this.#arena);
+    if (runtime === undefined || runtime.health !== 'ok') {
+      this.#admission.refuse('plugin-failed');
+      transport.destroy();
+      return;
+    }
+    if (this.#admission.admit(transport.remoteAddress, tickClock()) !== null) {
+      transport.destroy();
+      return;
+    }
+    const conn = new Connection(this.#registry.allocateId(), transport, this, this.#policy, this.#arena);
     this.#registry.add(conn);
     const generation = runtime.generation;
     const accepted = runtime.handleConnect(conn.id, conn.peerInfo(false));
@@ -159,9 +221,17 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   /** A runtime for `spec` with this broker's isolation, failure policy and host interface. */
   async #createRuntime(spec: PluginSpec): Promise<PluginRuntime> {
     const log = this.log.child({ plugin: spec.name });
-    return createRuntime(this.options.isolation, {
+    // Each runtime has its own timers: they fire into it, and go when it is swapped out or stopped.
+    let runtime: PluginRuntime | undefined;
+    const timers = new TimerTable((token) => runtime?.handleTimer(token));
+    const host: HostImports = {
+      ...createHostImports(this.#router, log),
+      groups: createGroupsImports(this.#router, { maxFrameBytes: this.options.maxFrameBytes }),
+      timers: createTimersImports(timers, spec.timed),
+    };
+    runtime = await createRuntime(this.options.isolation, {
       spec,
-      host: createHostImports(this.#router, log),
+      host,
       config: this.options.pluginConfig,
       log,
       owner: this,
@@ -169,6 +239,8 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       callBudgetMs: this.options.pluginCallBudgetMs,
       maxFrameBytes: this.options.maxFrameBytes,
     });
+    this.#timerTables.set(runtime, timers);
+    return runtime;
   }
 
   /**
@@ -197,14 +269,25 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       next = await this.#createRuntime(spec);
       await next.start();
     } catch (err) {
+      for (const r of [...this.#timerTables.keys()]) if (r !== this.#runtime) this.#dropTimers(r);
       this.log.error({ code: (err as { code?: string }).code, err, path }, 'plugin reload refused; the running plugin keeps serving');
       throw err;
     }
     const old = this.#runtime;
     this.#runtime = next;
     const result = swapRuntime(old, next, this);
+    this.#dropTimers(old);
     this.log.info({ plugin: next.spec.path, sha256: next.spec.sha256, carried: result, connections: this.#registry.size, ms: Math.round(performance.now() - t0) }, 'plugin reloaded');
     return result;
+  }
+
+  /** Cancels the timers of `runtime` (default: every runtime's) and forgets them. */
+  #dropTimers(runtime?: PluginRuntime): void {
+    for (const [r, table] of this.#timerTables) {
+      if (runtime !== undefined && r !== runtime) continue;
+      table.clear();
+      this.#timerTables.delete(r);
+    }
   }
 
   // ConnectionEvents
@@ -215,9 +298,22 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
 
   onClosed(conn: Connection, reason: CloseReason, notifyPlugin: boolean): void {
     this.#registry.delete(conn.id);
+    this.#router.channelEnded(conn.id);
     this.#stats.closed[reason] = (this.#stats.closed[reason] ?? 0) + 1;
     this.log.debug({ connId: conn.id, remote: conn.remote, reason }, 'connection closed');
     if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
+  }
+
+  onTransportClosed(conn: Connection): void {
+    this.#admission.release(conn.remoteAddress);
+  }
+
+  onLimit(conn: Connection, what: 'rate-drop' | 'rate-close' | 'pre-auth-exceeded' | 'slow-consumer'): void {
+    if (what === 'rate-drop') {
+      this.#stats.framesDropped++;
+      return;
+    }
+    this.log.info({ connId: conn.id, remote: conn.remote, limit: what }, 'connection over its limit');
   }
 
   onProtocolError(conn: Connection, err: FrameError): void {
@@ -246,6 +342,12 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     this.log.error({ code: err.code }, 'plugin failed: closing every connection and refusing new ones');
     for (const conn of this.#registry.list()) conn.close('plugin-failed', false);
   }
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Creates a broker (validating `opts` at once); call `start()` to serve. */

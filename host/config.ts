@@ -12,7 +12,13 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
   DEFAULT_PORT,
-  DEFAULT_SHUTDOWN_FLUSH_MS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PRE_AUTH_MAX_BYTES,
+  DEFAULT_PRE_AUTH_MAX_FRAMES,
+  DEFAULT_RATE_BURST,
   MAX_FRAME_BYTES_CEILING,
 } from './limits.js';
 import { DEFAULT_PLUGIN_CALL_BUDGET_MS, DEFAULT_PLUGIN_MEMORY_MAX_MB, PLUGIN_MEMORY_MAX_MB_CEILING } from './limits.js';
@@ -24,6 +30,10 @@ export type IsolationMode = (typeof ISOLATION_MODES)[number];
 /** What a plugin failure (trap, budget, memory cap) does; after Envoy's `failure_policy`. */
 export const FAILURE_POLICIES = ['reload', 'close', 'fail-closed'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
+
+/** What happens to a frame over the rate limit. */
+export const RATE_ACTIONS = ['close', 'drop'] as const;
+export type RateAction = (typeof RATE_ACTIONS)[number];
 
 /** Log levels accepted by `logLevel` (pino's names). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -56,8 +66,32 @@ export interface BrokerOptions {
   maxOutboundBytes?: number;
   /** Listen backlog. Default 4096. */
   listenBacklog?: number;
-  /** How long shutdown waits for queued frames to flush, in ms. Default 2000. */
-  shutdownFlushMs?: number;
+  /** How long a drain (stop, SIGTERM) lets outbound queues flush before closing channels, ms. Default 5000. */
+  drainTimeoutMs?: number;
+  /** Send a heartbeat after this much inbound silence, ms; 0 disables. Default 15000. */
+  pingIntervalMs?: number;
+  /** Close a connection without any inbound frame for this long (heartbeat-timeout), ms; 0 disables. Default 45000. */
+  idleTimeoutMs?: number;
+  /** Close connections the plugin has not authenticated within this many ms (auth-timeout); 0 disables. Default 0. */
+  authDeadlineMs?: number;
+  /** Frames an unauthenticated connection may hand the plugin (with an auth deadline). Default 8. */
+  preAuthMaxFrames?: number;
+  /** Body bytes an unauthenticated connection may hand the plugin (with an auth deadline). Default 64 KiB. */
+  preAuthMaxBytes?: number;
+  /** Frames per second per connection; 0 disables. Default 0. */
+  rateFrames?: number;
+  /** Body bytes per second per connection; 0 disables. Default 0. */
+  rateBytes?: number;
+  /** Rate bucket capacity, in seconds of the rate (bursts). Default 2. */
+  rateBurst?: number;
+  /** Over the rate: close the connection (rate-limited) or drop the frame. Default close. */
+  rateAction?: RateAction;
+  /** Open connections at most; 0 = no cap. Default 19000. */
+  maxConnections?: number;
+  /** Open connections per client IP at most; 0 = no cap. Default 0. */
+  maxConnectionsPerIp?: number;
+  /** New connections per second per client IP (bursts up to the same number); 0 = no cap. Default 0. */
+  acceptRatePerIp?: number;
   /** pino level. Default `info`. Ignored when `logger` is given. */
   logLevel?: LogLevelName;
   /** A pino logger to use instead of the default one (stdout JSON). */
@@ -77,7 +111,19 @@ export interface ResolvedOptions {
   readonly maxFrameBytes: number;
   readonly maxOutboundBytes: number;
   readonly listenBacklog: number;
-  readonly shutdownFlushMs: number;
+  readonly drainTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  readonly authDeadlineMs: number;
+  readonly preAuthMaxFrames: number;
+  readonly preAuthMaxBytes: number;
+  readonly rateFrames: number;
+  readonly rateBytes: number;
+  readonly rateBurst: number;
+  readonly rateAction: RateAction;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly acceptRatePerIp: number;
   readonly logLevel: LogLevelName;
   readonly logger: Logger | undefined;
 }
@@ -94,7 +140,19 @@ export const DEFAULTS = Object.freeze({
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
   listenBacklog: DEFAULT_LISTEN_BACKLOG,
-  shutdownFlushMs: DEFAULT_SHUTDOWN_FLUSH_MS,
+  drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+  pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
+  idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+  authDeadlineMs: 0,
+  preAuthMaxFrames: DEFAULT_PRE_AUTH_MAX_FRAMES,
+  preAuthMaxBytes: DEFAULT_PRE_AUTH_MAX_BYTES,
+  rateFrames: 0,
+  rateBytes: 0,
+  rateBurst: DEFAULT_RATE_BURST,
+  rateAction: 'close' as RateAction,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
+  maxConnectionsPerIp: 0,
+  acceptRatePerIp: 0,
   logLevel: 'info' as LogLevelName,
 });
 
@@ -129,7 +187,24 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   checkInteger('maxFrameBytes', o.maxFrameBytes, 1, MAX_FRAME_BYTES_CEILING);
   checkInteger('maxOutboundBytes', o.maxOutboundBytes, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('listenBacklog', o.listenBacklog, 1, 65535);
-  checkInteger('shutdownFlushMs', o.shutdownFlushMs, 0, 3_600_000);
+  checkInteger('drainTimeoutMs', o.drainTimeoutMs, 0, 3_600_000);
+  checkInteger('pingIntervalMs', o.pingIntervalMs, 0, 86_400_000);
+  checkInteger('idleTimeoutMs', o.idleTimeoutMs, 0, 86_400_000);
+  checkInteger('authDeadlineMs', o.authDeadlineMs, 0, 86_400_000);
+  checkInteger('preAuthMaxFrames', o.preAuthMaxFrames, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('preAuthMaxBytes', o.preAuthMaxBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('rateFrames', o.rateFrames, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('rateBytes', o.rateBytes, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof o.rateBurst !== 'number' || !Number.isFinite(o.rateBurst) || o.rateBurst <= 0 || o.rateBurst > 3600) {
+    throw new InvalidOptionError('rateBurst', o.rateBurst, 'a number of seconds above 0 and at most 3600');
+  }
+  if (!(RATE_ACTIONS as readonly string[]).includes(o.rateAction)) throw new InvalidOptionError('rateAction', o.rateAction, `one of ${RATE_ACTIONS.join(', ')}`);
+  checkInteger('maxConnections', o.maxConnections, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxConnectionsPerIp', o.maxConnectionsPerIp, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('acceptRatePerIp', o.acceptRatePerIp, 0, Number.MAX_SAFE_INTEGER);
+  if (o.pingIntervalMs > 0 && o.idleTimeoutMs > 0 && o.idleTimeoutMs <= o.pingIntervalMs) {
+    throw new InvalidOptionError('idleTimeoutMs', o.idleTimeoutMs, `above pingIntervalMs (${o.pingIntervalMs}) so that a ping can be answered before the timeout, or 0`);
+  }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new InvalidOptionError('logLevel', o.logLevel, `one of ${LOG_LEVELS.join(', ')}`);
   if (o.maxOutboundBytes < o.maxFrameBytes) {
     throw new InvalidOptionError('maxOutboundBytes', o.maxOutboundBytes, `at least maxFrameBytes (${o.maxFrameBytes}) so that one full frame fits`);

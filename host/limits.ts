@@ -16,8 +16,22 @@ export const MAX_LENGTH_DIGITS = 10;
 export const DEFAULT_MAX_OUTBOUND_BYTES = 8 * 1024 * 1024;
 /** Listen backlog: sized for reconnect bursts (the original broker's backlog of 5 stalled 50 connects). */
 export const DEFAULT_LISTEN_BACKLOG = 4096;
-/** How long `stop()` lets sockets flush their queued frames before destroying them. */
-export const DEFAULT_SHUTDOWN_FLUSH_MS = 2000;
+/** How long a drain (SIGTERM, `stop()`) lets outbound queues flush before closing every channel. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 5000;
+/** After `handle-broken(shutdown)`, how long sockets may take to close before they are destroyed. */
+export const CLOSE_LINGER_MS = 2000;
+/** The broker sends a heartbeat after this much inbound silence on a connection. */
+export const DEFAULT_PING_INTERVAL_MS = 15_000;
+/** A connection with no inbound frame (heartbeats count) for this long is closed (heartbeat-timeout). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
+/** With an auth deadline, frames an unauthenticated connection may hand the plugin. */
+export const DEFAULT_PRE_AUTH_MAX_FRAMES = 8;
+/** With an auth deadline, body bytes an unauthenticated connection may hand the plugin (64 KiB). */
+export const DEFAULT_PRE_AUTH_MAX_BYTES = 64 * 1024;
+/** Token-bucket capacity, in seconds of the configured rate. */
+export const DEFAULT_RATE_BURST = 2;
+/** Open connections per process. The process may hold 20 000 files here; keep room for the rest. */
+export const DEFAULT_MAX_CONNECTIONS = 19_000;
 /** Longest plugin log message kept, in bytes of UTF-8 (longer ones are cut). */
 export const MAX_PLUGIN_LOG_BYTES = 4096;
 /** Re-instantiations after failures allowed within `PLUGIN_RESTART_WINDOW_MS` before the plugin is declared failed. */
@@ -40,3 +54,11 @@ export const DEFAULT_PLUGIN_CALL_BUDGET_MS = 1000;
 export const PLUGIN_START_BUDGET_FACTOR = 10;
 /** Channel handles are u32; 0 is never a valid handle. */
 export const MAX_CHANNEL_ID = 0xffff_ffff;
+/** Longest group name, in bytes of UTF-8. */
+export const MAX_GROUP_NAME_BYTES = 256;
+/** Groups one channel may be in at once. */
+export const MAX_GROUPS_PER_CHANNEL = 1024;
+/** Slab of the group fan-out stager: consecutive group sends are encoded once into it. */
+export const FAN_OUT_SLAB_BYTES = 256 * 1024;
+/** Timers one plugin may have armed at once. */
+export const MAX_PLUGIN_TIMERS = 100_000;

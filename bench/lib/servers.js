@@ -60,6 +60,7 @@ export const SERVERS = [
     }),
   },
   plugbroker('plugbroker'),
+  plugbroker('plugbroker-worker', ['--isolation', 'worker']),
 ];
 
 /** The server every ratio is computed against. */

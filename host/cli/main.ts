@@ -4,7 +4,7 @@
  * the exit code. This is the only file that ends the process.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS, DEFAULTS } from '../config.js';
+import { LOG_LEVELS, DEFAULTS, RATE_ACTIONS } from '../config.js';
 import { FAILURE_POLICIES, ISOLATION_MODES } from '../config.js';
 import { BrokerError } from '../errors.js';
 import { build } from './build.js';
@@ -13,6 +13,12 @@ import { createServeBroker, type ServeOpts } from './serve.js';
 function parseIntStrict(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
   return Number(value);
+}
+
+function parsePositiveNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0)) throw new InvalidArgumentError('expected a positive number');
+  return n;
 }
 
 /** Runs a command; a failure prints `broker: <message>` (with its code) and exits non-zero. */
@@ -51,10 +57,30 @@ program
   .option('--plugin-call-budget-ms <ms>', `CPU budget of one plugin call; over it the worker is terminated and --on-plugin-failure applies (worker isolation only; default ${DEFAULTS.pluginCallBudgetMs}, start gets 10×)`, parseIntStrict)
   .option('--plugin-memory-max-mb <n>', "cap on the plugin's linear memory; memory.grow fails above it and the plugin traps", parseIntStrict, DEFAULTS.pluginMemoryMaxMb)
   .addOption(new Option('--on-plugin-failure <policy>', 'after a trap or timeout: reload (fresh instance, channels kept), close (fresh instance, its channels closed), fail-closed (refuse everything until SIGHUP)').choices(FAILURE_POLICIES).default(DEFAULTS.onPluginFailure))
+  .option('--ping-interval-ms <ms>', 'send a heartbeat (0\\n) after this much inbound silence; 0 disables', parseIntStrict, DEFAULTS.pingIntervalMs)
+  .option('--idle-timeout-ms <ms>', 'close a connection that sent no frame, not even a heartbeat, for this long (heartbeat-timeout); 0 disables', parseIntStrict, DEFAULTS.idleTimeoutMs)
+  .option('--auth-deadline-ms <ms>', 'close connections the plugin has not authenticated (channel-authenticate) within this time (auth-timeout); 0 disables', parseIntStrict, DEFAULTS.authDeadlineMs)
+  .option('--pre-auth-max-frames <n>', 'with an auth deadline: frames an unauthenticated connection may hand the plugin before it is closed (auth-timeout)', parseIntStrict, DEFAULTS.preAuthMaxFrames)
+  .option('--pre-auth-max-bytes <n>', 'with an auth deadline: body bytes an unauthenticated connection may hand the plugin', parseIntStrict, DEFAULTS.preAuthMaxBytes)
+  .option('--rate-frames <n>', 'frames per second per connection (token bucket); 0 disables', parseIntStrict, DEFAULTS.rateFrames)
+  .option('--rate-bytes <n>', 'body bytes per second per connection (token bucket); 0 disables', parseIntStrict, DEFAULTS.rateBytes)
+  .option('--rate-burst <seconds>', 'rate bucket capacity, in seconds of the rate (how much a peer may burst)', parsePositiveNumber, DEFAULTS.rateBurst)
+  .addOption(new Option('--rate-action <action>', 'over the rate: close the connection (rate-limited) or drop the frame and count it').choices(RATE_ACTIONS).default(DEFAULTS.rateAction))
+  .option('--max-connections <n>', 'open connections at most; further ones are closed at once; 0 = no cap', parseIntStrict, DEFAULTS.maxConnections)
+  .option('--max-connections-per-ip <n>', 'open connections per client IP at most; 0 = no cap', parseIntStrict, DEFAULTS.maxConnectionsPerIp)
+  .option('--accept-rate-per-ip <n>', 'new connections per second per client IP (bursts up to n); 0 = no cap', parseIntStrict, DEFAULTS.acceptRatePerIp)
+  .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT: how long queued frames may take to reach their peers before every channel is closed', parseIntStrict, DEFAULTS.drainTimeoutMs)
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default(DEFAULTS.logLevel))
-  .addHelpText('after', '\nLogs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM stop cleanly:\nevery channel gets handle-broken(shutdown), then the plugin\'s stop(); a second signal exits at once.\n' +
+  .addHelpText(
+    'after',
+    '\nHeartbeats: an empty frame (0\\n) is a heartbeat; the broker answers a client\'s heartbeat with one and\n' +
+      'never hands heartbeats to the plugin.\n' +
+      'Logs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM drain: no new\n' +
+      'connections, queued frames flushed (up to --drain-timeout-ms), handle-broken(shutdown) for every\n' +
+      "channel, then the plugin's stop(), exit 0; a second signal exits at once.\n" +
       'SIGHUP reloads the --plugin file without dropping a connection (README, Isolation); a file that\n' +
-      'does not load or start is refused and the running plugin keeps serving.')
+      'does not load or start is refused and the running plugin keeps serving.',
+  )
   .action(
     asyncAction(async (opts: ServeOpts) => {
       const broker = await createServeBroker(opts);

@@ -3,23 +3,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createBroker, type Broker } from '../broker.js';
-import type { BrokerOptions, LogLevelName } from '../config.js';
+import type { BrokerOptions } from '../config.js';
 
-/** Options of `serve`, as the CLI parsed them. */
-export interface ServeOpts {
-  plugin: string;
-  host?: string;
-  port?: number;
-  maxFrameBytes?: number;
-  maxOutboundBytes?: number;
-  isolation?: BrokerOptions['isolation'];
-  pluginCallBudgetMs?: number;
-  pluginMemoryMaxMb?: number;
-  onPluginFailure?: BrokerOptions['onPluginFailure'];
+/**
+ * Options of `serve`, as the CLI parsed them: commander camel-cases each flag into the
+ * `BrokerOptions` field of the same name (`--max-frame-bytes` → `maxFrameBytes`).
+ */
+export type ServeOpts = Omit<BrokerOptions, 'logger'> & {
   /** Plugin configuration text, or `@path` to read it from a file. */
   pluginConfig?: string;
-  logLevel?: LogLevelName;
-}
+};
 
 /** Resolves `--plugin-config`: `@file` reads the file, anything else is the text itself. */
 export async function readPluginConfig(value: string | undefined): Promise<string | undefined> {
@@ -33,20 +26,7 @@ export async function readPluginConfig(value: string | undefined): Promise<strin
  * @throws {InvalidOptionError}
  */
 export async function createServeBroker(opts: ServeOpts): Promise<Broker> {
-  const options: BrokerOptions = {
-    plugin: opts.plugin,
-    host: opts.host,
-    port: opts.port,
-    maxFrameBytes: opts.maxFrameBytes,
-    maxOutboundBytes: opts.maxOutboundBytes,
-    isolation: opts.isolation,
-    pluginCallBudgetMs: opts.pluginCallBudgetMs,
-    pluginMemoryMaxMb: opts.pluginMemoryMaxMb,
-    onPluginFailure: opts.onPluginFailure,
-    pluginConfig: await readPluginConfig(opts.pluginConfig),
-    logLevel: opts.logLevel,
-  };
-  return createBroker(options);
+  return createBroker({ ...opts, pluginConfig: await readPluginConfig(opts.pluginConfig) });
 }
 
 /** Starts a broker for the CLI. The caller decides when to stop it. */

@@ -1,24 +1,32 @@
 /**
- * One client connection: its transport, its frame decoder, its lifecycle state and its outbound
- * batch. Frames go to the broker through `ConnectionEvents`; the plugin is never called from here.
+ * One client connection: its transport, its frame decoder, its lifecycle state, its limits and its
+ * outbound batch. Frames go to the broker through `ConnectionEvents`; the plugin is never called
+ * from here.
  *
  * Outbound frames are not written one by one (a `write` per frame costs ≈ 10× a batched write,
  * performance.md): `send` encodes into the shared `OutboundArena`. Frames a connection queues for
  * itself while its own read chunk is processed (replies) are written once the chunk is done; frames
  * queued from anywhere else (pushes) are flushed once per event-loop turn with `process.nextTick`.
+ *
+ * Per-frame bookkeeping is a field write on the coarse clock (heartbeats are swept elsewhere, see
+ * heartbeat.ts); the rate limiter and the pre-auth budget exist only when configured.
  */
+import type { RateAction } from '../config.js';
 import type { FrameError } from '../errors.js';
 import { DecimalDecoder } from '../framing/decimal-decoder.js';
 import type { FrameSink } from '../framing/frame-codec.js';
 import { decimalHeaderBytes } from '../framing/decimal-encoder.js';
 import type { Transport, TransportHandler } from '../transport/transport.js';
 import type { CloseReason, PeerInfo } from '../plugin/world.js';
+import { coarseClock, tickClock } from './clock.js';
 import { isLive, transition, type ConnectionState } from './connection-state.js';
+import type { HeartbeatTarget } from './heartbeat.js';
 import { OutboundBatch, type OutboundArena } from './outbound-arena.js';
+import { RateLimiter, type RatePolicy } from './rate-limiter.js';
 
 /** What a connection reports to its owner. One shared object serves every connection. */
 export interface ConnectionEvents {
-  /** A complete frame arrived while the connection is open. */
+  /** A complete, non-heartbeat frame arrived while the connection is open and within its limits. */
   onFrame(conn: Connection, body: Buffer): void;
   /**
    * The connection stopped being live (it entered closing or closed). Called exactly once per
@@ -27,38 +35,62 @@ export interface ConnectionEvents {
   onClosed(conn: Connection, reason: CloseReason, notifyPlugin: boolean): void;
   /** The peer broke the framing; `onClosed(…, 'protocol-error')` follows. */
   onProtocolError(conn: Connection, err: FrameError): void;
+  /** A limit closed the connection or dropped a frame (for counters and logs). */
+  onLimit(conn: Connection, what: 'rate-drop' | 'rate-close' | 'pre-auth-exceeded' | 'slow-consumer'): void;
+  /** The transport closed for good (after `onClosed`). */
+  onTransportClosed(conn: Connection): void;
 }
 
-/** Limits a connection enforces. */
-export interface ConnectionLimits {
+/** Limits and policies a connection enforces; one frozen object shared by all connections. */
+export interface ConnectionPolicy extends RatePolicy {
   readonly maxFrameBytes: number;
   readonly maxOutboundBytes: number;
   /** How long a closing connection may take to flush before it is destroyed. */
   readonly closeLingerMs: number;
+  readonly rateAction: RateAction;
+  /** Whether the plugin must authenticate connections (an auth deadline is set). */
+  readonly authRequired: boolean;
+  readonly preAuthMaxFrames: number;
+  readonly preAuthMaxBytes: number;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** A client connection. */
-export class Connection implements FrameSink, TransportHandler {
+export class Connection implements FrameSink, TransportHandler, HeartbeatTarget {
   /** The channel handle the plugin knows this connection by. */
   readonly id: number;
+  readonly openedMs: number;
+  lastFrameMs: number;
+  lastPingMs: number;
   readonly #transport: Transport;
   readonly #events: ConnectionEvents;
-  readonly #limits: ConnectionLimits;
+  readonly #policy: ConnectionPolicy;
   readonly #decoder: DecimalDecoder;
   readonly #arena: OutboundArena;
   readonly #out = new OutboundBatch();
+  readonly #rate: RateLimiter | null;
   #state: ConnectionState = 'connecting';
   #closeReason: CloseReason | undefined;
   #flushScheduled = false;
+  #authenticated: boolean;
+  #preAuthFrames = 0;
+  #preAuthBytes = 0;
+  /** The broker sent a heartbeat that the peer has not answered yet. */
+  #pingOutstanding = false;
   #lingerTimer: NodeJS.Timeout | undefined;
 
-  constructor(id: number, transport: Transport, events: ConnectionEvents, limits: ConnectionLimits, arena: OutboundArena) {
+  constructor(id: number, transport: Transport, events: ConnectionEvents, policy: ConnectionPolicy, arena: OutboundArena) {
     this.id = id;
     this.#arena = arena;
     this.#transport = transport;
     this.#events = events;
-    this.#limits = limits;
-    this.#decoder = new DecimalDecoder(this, limits.maxFrameBytes);
+    this.#policy = policy;
+    this.#decoder = new DecimalDecoder(this, policy.maxFrameBytes);
+    const now = tickClock();
+    this.openedMs = this.lastFrameMs = this.lastPingMs = now;
+    this.#rate = RateLimiter.enabled(policy) ? new RateLimiter(policy, now) : null;
+    this.#authenticated = !policy.authRequired;
     // Listen at once so that a peer that resets during handle-connect is noticed; data only flows
     // to the plugin once the state is open.
     transport.attach(this);
@@ -74,6 +106,16 @@ export class Connection implements FrameSink, TransportHandler {
     return this.#closeReason;
   }
 
+  /** Whether the plugin authenticated the connection (true when no auth deadline is set). */
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  /** Peer IP address. */
+  get remoteAddress(): string {
+    return this.#transport.remoteAddress;
+  }
+
   /** Who is on the other end, as the plugin sees it. */
   peerInfo(resumed: boolean): PeerInfo {
     return { address: this.#transport.remoteAddress, port: this.#transport.remotePort, transport: this.#transport.kind, resumed };
@@ -84,22 +126,39 @@ export class Connection implements FrameSink, TransportHandler {
     return `${this.#transport.remoteAddress}:${this.#transport.remotePort}`;
   }
 
+  /** Bytes queued for the peer and not yet taken by the kernel. */
+  get outboundBytes(): number {
+    return this.#out.bytes + this.#transport.bufferedBytes;
+  }
+
   /** The plugin accepted the connection: frames start flowing. */
   open(): void {
     if (this.#state !== 'connecting') return; // the peer may already be gone
     this.#state = transition(this.#state, 'open');
   }
 
+  /** The plugin vouched for the peer: the auth deadline and pre-auth budget no longer apply. */
+  authenticate(): boolean {
+    if (!isLive(this.#state)) return false;
+    this.#authenticated = true;
+    return true;
+  }
+
   /**
    * Queues `src[start, end)` as one frame for the peer (copied now).
-   * Returns false, queuing nothing, when the connection is not live, the body exceeds
-   * `maxFrameBytes`, or the outbound queue would exceed `maxOutboundBytes`.
+   * Returns false, queuing nothing, when the connection is not live or the body exceeds
+   * `maxFrameBytes`. When the outbound queue would pass `maxOutboundBytes` the peer is not reading:
+   * returns false and closes the connection (slow-consumer), dropping what is queued.
    */
   send(src: Uint8Array, start: number, end: number): boolean {
     if (!isLive(this.#state)) return false;
     const len = end - start;
-    if (len > this.#limits.maxFrameBytes) return false;
-    if (this.#out.bytes + this.#transport.bufferedBytes + decimalHeaderBytes(len) + len > this.#limits.maxOutboundBytes) return false;
+    if (len > this.#policy.maxFrameBytes) return false;
+    if (this.#out.bytes + this.#transport.bufferedBytes + decimalHeaderBytes(len) + len > this.#policy.maxOutboundBytes) {
+      this.#events.onLimit(this, 'slow-consumer');
+      this.destroy('slow-consumer');
+      return false;
+    }
     this.#arena.appendFrame(this.#out, src, start, end);
     // Replies to the chunk being read leave when onData finishes; no tick needed.
     if (!this.#flushScheduled && reading !== this) {
@@ -110,6 +169,47 @@ export class Connection implements FrameSink, TransportHandler {
   }
 
   /**
+   * Queues `frames`, one or more frames already encoded (`<len>\n<body>` each), without copying:
+   * the buffer is shared with other connections (group fan-out) and must never be written again.
+   * Same rules as `send`: false when not live; past `maxOutboundBytes` the connection is closed
+   * (slow-consumer) and false returned.
+   */
+  sendEncoded(frames: Buffer): boolean {
+    if (!isLive(this.#state)) return false;
+    if (this.#out.bytes + this.#transport.bufferedBytes + frames.length > this.#policy.maxOutboundBytes) {
+      this.#events.onLimit(this, 'slow-consumer');
+      this.destroy('slow-consumer');
+      return false;
+    }
+    this.#out.seal();
+    this.#out.segments.push(frames);
+    this.#out.bytes += frames.length;
+    if (!this.#flushScheduled && reading !== this) {
+      this.#flushScheduled = true;
+      process.nextTick(flushConnection, this);
+    }
+    return true;
+  }
+
+  // HeartbeatTarget
+  sendPing(): void {
+    this.#pingOutstanding = true;
+    this.send(EMPTY, 0, 0);
+  }
+
+  expire(reason: 'heartbeat-timeout' | 'auth-timeout'): void {
+    this.close(reason);
+  }
+
+  /**
+   * Stops reading from the peer (used while draining); frames already read are handled.
+   */
+  stopReading(): void {
+    this.#decoder.halt();
+    this.#transport.pause();
+  }
+
+  /**
    * Starts a graceful close: stop reading, write what is queued, half-close, and destroy the socket
    * if the peer has not closed within `closeLingerMs`. Does nothing if the connection is no longer
    * live.
@@ -117,17 +217,17 @@ export class Connection implements FrameSink, TransportHandler {
   close(reason: CloseReason, notifyPlugin = true): void {
     if (!isLive(this.#state)) return;
     this.#leaveLive('closing', reason, notifyPlugin);
-    this.#decoder.halt();
-    this.#transport.pause();
+    this.stopReading();
     this.flush();
     this.#transport.end();
-    this.#lingerTimer = setTimeout(destroyTransport, this.#limits.closeLingerMs, this.#transport);
+    this.#lingerTimer = setTimeout(destroyTransport, this.#policy.closeLingerMs, this.#transport);
     this.#lingerTimer.unref();
   }
 
   /** Closes at once, dropping anything queued. */
   destroy(reason: CloseReason, notifyPlugin = true): void {
     if (isLive(this.#state)) this.#leaveLive('closing', reason, notifyPlugin);
+    this.#decoder.halt();
     this.#out.clear();
     this.#transport.destroy();
   }
@@ -143,12 +243,40 @@ export class Connection implements FrameSink, TransportHandler {
 
   // FrameSink
   onFrame(body: Buffer): void {
-    if (this.#state === 'open') this.#events.onFrame(this, body);
+    if (this.#state !== 'open') return;
+    const now = coarseClock.nowMs;
+    this.lastFrameMs = now;
+    if (this.#rate !== null && !this.#rate.take(body.length, now)) {
+      if (this.#policy.rateAction === 'drop') {
+        this.#events.onLimit(this, 'rate-drop');
+        return;
+      }
+      this.#events.onLimit(this, 'rate-close');
+      this.close('rate-limited');
+      return;
+    }
+    if (body.length === 0) {
+      // A heartbeat: answered by the broker unless it answers the broker's own ping; never
+      // delivered to the plugin.
+      if (this.#pingOutstanding) this.#pingOutstanding = false;
+      else this.send(EMPTY, 0, 0);
+      return;
+    }
+    if (!this.#authenticated) {
+      this.#preAuthBytes += body.length;
+      if (++this.#preAuthFrames > this.#policy.preAuthMaxFrames || this.#preAuthBytes > this.#policy.preAuthMaxBytes) {
+        this.#events.onLimit(this, 'pre-auth-exceeded');
+        this.close('auth-timeout');
+        return;
+      }
+    }
+    this.#events.onFrame(this, body);
   }
 
   // TransportHandler
   onData(chunk: Buffer): void {
     if (this.#state !== 'open') return;
+    tickClock();
     reading = this;
     let err;
     try {
@@ -173,6 +301,7 @@ export class Connection implements FrameSink, TransportHandler {
     if (isLive(this.#state)) this.#leaveLive('closed', 'peer-closed', true);
     else this.#state = transition(this.#state, 'closed');
     this.#out.clear();
+    this.#events.onTransportClosed(this);
   }
 
   onError(): void {

@@ -42,6 +42,11 @@ export class ConnectionRegistry {
     this.#byId.delete(id);
   }
 
+  /** Live connections, without a copy (closing one while iterating is safe: Map iteration skips deleted entries). */
+  values(): IterableIterator<Connection> {
+    return this.#byId.values();
+  }
+
   /** Snapshot of the live connections (safe to close them while iterating). */
   list(): Connection[] {
     return [...this.#byId.values()];

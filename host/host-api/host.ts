@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { PluginBadArgumentError } from '../errors.js';
 import { PLUGIN_LOG_LEVELS } from '../plugin/world.js';
 import type { Router } from '../routing/router.js';
+import type { GroupsImports } from './groups.js';
+import type { TimersImports } from './timers.js';
 
 /** What a plugin instance may call, with arguments lifted out of its linear memory. */
 export interface HostImports {
@@ -17,10 +19,16 @@ export interface HostImports {
   channelSend(channel: number, src: Buffer, start: number, end: number): boolean;
   /** `channel-close`. */
   channelClose(channel: number): void;
+  /** `channel-authenticate`. */
+  channelAuthenticate(channel: number): boolean;
   /** `log`, with the level's discriminant. */
   log(level: number, message: string): void;
   /** `now-ms`. */
   nowMs(): bigint;
+  /** Interface `groups`; absent where it is not offered (worker isolation for now): its functions then return false/0. */
+  groups?: GroupsImports;
+  /** Interface `timers`; absent where it is not offered: `timer-set` then returns false. */
+  timers?: TimersImports;
 }
 
 /** Builds the `host` interface of one plugin over `router`, logging to `logger`. */
@@ -28,6 +36,7 @@ export function createHostImports(router: Router, logger: Logger): HostImports {
   return {
     channelSend: (channel, src, start, end) => router.send(channel, src, start, end),
     channelClose: (channel) => router.closeByPlugin(channel),
+    channelAuthenticate: (channel) => router.authenticate(channel),
     log(level, message) {
       const name = PLUGIN_LOG_LEVELS[level];
       if (name === undefined) throw new PluginBadArgumentError('log', `log-level ${level} (expected 0..${PLUGIN_LOG_LEVELS.length - 1})`);

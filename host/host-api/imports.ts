@@ -3,9 +3,9 @@
  * pairs out of the plugin's memory (bounds-checked) and hands typed values to the `host`
  * interface. Core signatures follow the canonical ABI flattening of `wit/plugin.wit`.
  */
-import { MAX_PLUGIN_LOG_BYTES } from '../limits.js';
+import { MAX_GROUP_NAME_BYTES, MAX_PLUGIN_LOG_BYTES } from '../limits.js';
 import type { PluginMemory } from '../plugin/memory.js';
-import { HOST_IMPORT_MODULE } from '../plugin/world.js';
+import { GROUPS_IMPORT_MODULE, HOST_IMPORT_MODULE, TIMERS_IMPORT_MODULE } from '../plugin/world.js';
 import type { HostImports } from './host.js';
 
 /** The import object for `new WebAssembly.Instance(module, imports)`. */
@@ -21,11 +21,47 @@ export function buildImports(host: HostImports, mem: PluginMemory): WebAssembly.
       'channel-close'(channel: number): void {
         host.channelClose(channel >>> 0);
       },
+      'channel-authenticate'(channel: number): number {
+        return host.channelAuthenticate(channel >>> 0) ? 1 : 0;
+      },
       log(level: number, ptr: number, len: number): void {
         host.log(level, mem.readString(ptr >>> 0, len >>> 0, MAX_PLUGIN_LOG_BYTES));
       },
       'now-ms'(): bigint {
         return host.nowMs();
+      },
+    },
+    // Interfaces `groups` and `timers`. Group names are read with one byte of slack past the limit
+    // so that the host API can refuse a name that is too long instead of cutting it.
+    [GROUPS_IMPORT_MODULE]: {
+      'group-join'(gPtr: number, gLen: number, channel: number): number {
+        const g = host.groups;
+        return g !== undefined && g.groupJoin(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1), channel >>> 0) ? 1 : 0;
+      },
+      'group-leave'(gPtr: number, gLen: number, channel: number): number {
+        const g = host.groups;
+        return g !== undefined && g.groupLeave(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1), channel >>> 0) ? 1 : 0;
+      },
+      'group-send'(gPtr: number, gLen: number, ptr: number, len: number, except: number): number {
+        const g = host.groups;
+        const name = mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1);
+        const p = ptr >>> 0;
+        const src = mem.range(p, len >>> 0);
+        return g === undefined ? 0 : g.groupSend(name, src, p, p + (len >>> 0), except >>> 0);
+      },
+      'group-size'(gPtr: number, gLen: number): number {
+        const g = host.groups;
+        return g === undefined ? 0 : g.groupSize(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1));
+      },
+    },
+    [TIMERS_IMPORT_MODULE]: {
+      'timer-set'(token: bigint, delayMs: number, repeat: number): number {
+        const t = host.timers;
+        return t !== undefined && t.timerSet(BigInt.asUintN(64, token), delayMs >>> 0, repeat !== 0) ? 1 : 0;
+      },
+      'timer-cancel'(token: bigint): number {
+        const t = host.timers;
+        return t !== undefined && t.timerCancel(BigInt.asUintN(64, token)) ? 1 : 0;
       },
     },
   };

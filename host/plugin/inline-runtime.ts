@@ -118,6 +118,23 @@ export class InlineRuntime implements PluginRuntime {
     this.#leave();
   }
 
+  handleTimer(token: bigint): void {
+    if (this.#busy) {
+      // Timers fire from the event loop, never inside a call; keep the rule even so.
+      setImmediate(() => this.handleTimer(token));
+      return;
+    }
+    const inst = this.#enter('handle-timer');
+    if (inst === undefined) return;
+    try {
+      inst.handleTimer(token);
+    } catch (err) {
+      this.#failed('handle-timer', 0, err);
+      return;
+    }
+    this.#leave();
+  }
+
   async stop(): Promise<void> {
     clearTimeout(this.#restartTimer);
     const inst = this.#instance;
@@ -269,6 +286,7 @@ export class InlineRuntime implements PluginRuntime {
     let inst: PluginInstance;
     let error: string | null;
     this.#generation++;
+    this.#host.timers?.reset(); // timers belong to the instance that armed them
     try {
       inst = new PluginInstance(this.spec, this.#host);
       this.#busy = true;

@@ -26,6 +26,7 @@ interface CoreExports {
   'handle-connect'(ch: I32, addrPtr: I32, addrLen: I32, port: I32, transport: I32, resumed: I32): I32;
   'handle-msg'(ch: I32, ptr: I32, len: I32): void;
   'handle-broken'(ch: I32, reason: I32): void;
+  'handle-timer'?(token: bigint): void;
   snapshot?(): I32;
   cabi_post_snapshot?(retptr: I32): void;
   restore?(ptr: I32, len: I32): void;
@@ -91,6 +92,11 @@ export class PluginInstance {
   /** Calls `handle-broken(channel, reason)` with the reason's discriminant. */
   handleBroken(channel: number, reasonCode: number): void {
     this.#exports['handle-broken'](channel, reasonCode);
+  }
+
+  /** Calls `handle-timer(token)` (world `timed-plugin`); does nothing for a plugin without it. */
+  handleTimer(token: bigint): void {
+    this.#exports['handle-timer']?.(token);
   }
 
   /**

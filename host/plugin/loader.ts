@@ -15,7 +15,7 @@ import { DEFAULT_PLUGIN_MEMORY_MAX_MB } from '../limits.js';
 import { binaryKind, readComponent } from './component-reader.js';
 import { capMemory, pagesForMb } from './memory-cap.js';
 import type { PluginSpec } from './plugin-spec.js';
-import { ABI_EXPORTS, HOST_FUNCTIONS, HOST_IMPORT_MODULE, STATEFUL_EXPORTS, WIT_PACKAGE, WIT_STATEFUL_WORLD, WIT_WORLD, WORLD_EXPORTS, findWitDir } from './world.js';
+import { ABI_EXPORTS, ALLOWED_IMPORTS, STATEFUL_EXPORTS, TIMER_EXPORT, WIT_PACKAGE, WIT_WORLD, WORLD_EXPORTS, findWitDir, worldFor } from './world.js';
 
 const REQUIRED_EXPORTS = [...ABI_EXPORTS, ...WORLD_EXPORTS];
 
@@ -59,7 +59,8 @@ export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<
   checkImports(path, main.module);
   const exports = new Set(WebAssembly.Module.exports(main.module).map((e) => e.name));
   const stateful = STATEFUL_EXPORTS.every((n) => exports.has(n));
-  await validateAgainstWorld(path, main.bytes, parts.stringEncoding, stateful ? WIT_STATEFUL_WORLD : WIT_WORLD);
+  const timed = exports.has(TIMER_EXPORT);
+  await validateAgainstWorld(path, main.bytes, parts.stringEncoding, worldFor(stateful, timed));
 
   let capped;
   try {
@@ -77,6 +78,7 @@ export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<
     stringEncoding: parts.stringEncoding,
     hasPostStart: exports.has('cabi_post_start'),
     stateful,
+    timed,
     hasPostSnapshot: exports.has('cabi_post_snapshot'),
     maxMemoryPages: capped.maxPages,
   });
@@ -105,7 +107,7 @@ async function findMainModule(path: string, modules: readonly Uint8Array[]): Pro
 
 function checkImports(path: string, module: WebAssembly.Module): void {
   const offending = WebAssembly.Module.imports(module)
-    .filter((i) => i.module !== HOST_IMPORT_MODULE || i.kind !== 'function' || !HOST_FUNCTIONS.includes(i.name))
+    .filter((i) => i.kind !== 'function' || ALLOWED_IMPORTS.get(i.module)?.includes(i.name) !== true)
     .map((i) => `${i.module}#${i.name}`);
   if (offending.length > 0) throw new PluginForbiddenImportError(path, offending);
 }

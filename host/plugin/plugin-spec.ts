@@ -22,6 +22,8 @@ export interface PluginSpec {
   readonly hasPostStart: boolean;
   /** Whether the plugin implements world `stateful-plugin` (`snapshot` and `restore`, for hot swap). */
   readonly stateful: boolean;
+  /** Whether the plugin exports `handle-timer` (world `timed-plugin`): only then may it arm timers. */
+  readonly timed: boolean;
   /** Whether the module exports `cabi_post_snapshot`. */
   readonly hasPostSnapshot: boolean;
   /** Most pages of 64 KiB the plugin's memory may grow to (the module's maximum was rewritten to it). */

@@ -85,6 +85,12 @@ export interface PluginRuntime {
   /** `handle-broken`, with the reason's discriminant; queued if a call is running. */
   handleBroken(channel: number, reasonCode: number): void;
 
+  /**
+   * `handle-timer(token)` (world `timed-plugin`). Dropped while no instance is serving (a restart
+   * cancels every timer of the old instance anyway).
+   */
+  handleTimer(token: bigint): void;
+
   /** Delivers what is queued, calls `stop()`, and releases the instance (and worker). */
   stop(): Promise<void>;
 

@@ -152,6 +152,9 @@ export class WorkerRuntime implements PluginRuntime {
     this.#enqueue(CALL_BROKEN, channel, Uint8Array.of(reasonCode));
   }
 
+  /** Timers are not offered under worker isolation yet (`timer-set` returns false there): nothing to deliver. */
+  handleTimer(_token: bigint): void {}
+
   async stop(): Promise<void> {
     if (this.#phase === 'ready' || this.#phase === 'starting') {
       this.#enqueue(CALL_STOP, 0);

@@ -15,13 +15,35 @@ export const WIT_WORLD = 'plugin';
 /** Core import module of the `host` interface. */
 export const HOST_IMPORT_MODULE = 'plugbroker:plugin/host@0.1.0';
 /** Functions of the `host` interface. */
-export const HOST_FUNCTIONS: readonly string[] = ['channel-send', 'channel-close', 'log', 'now-ms'];
+export const HOST_FUNCTIONS: readonly string[] = ['channel-send', 'channel-close', 'channel-authenticate', 'log', 'now-ms'];
 /** Functions the world exports (WIT names). */
 export const WORLD_EXPORTS: readonly string[] = ['start', 'stop', 'handle-connect', 'handle-msg', 'handle-broken'];
 /** World of plugins that can carry their state across a hot swap: `plugin` plus the two below. */
 export const WIT_STATEFUL_WORLD = 'stateful-plugin';
 /** Exports only `stateful-plugin` has (WIT names). A plugin exports both or neither. */
 export const STATEFUL_EXPORTS: readonly string[] = ['snapshot', 'restore'];
+/** Core import module of the `groups` interface (new interfaces keep the package version: see the WIT). */
+export const GROUPS_IMPORT_MODULE = 'plugbroker:plugin/groups@0.1.0';
+/** Functions of the `groups` interface. */
+export const GROUPS_FUNCTIONS: readonly string[] = ['group-join', 'group-leave', 'group-send', 'group-size'];
+/** Core import module of the `timers` interface. */
+export const TIMERS_IMPORT_MODULE = 'plugbroker:plugin/timers@0.1.0';
+/** Functions of the `timers` interface. */
+export const TIMERS_FUNCTIONS: readonly string[] = ['timer-set', 'timer-cancel'];
+/** Every core import a plugin may have: import module → its functions. */
+export const ALLOWED_IMPORTS: ReadonlyMap<string, readonly string[]> = new Map([
+  [HOST_IMPORT_MODULE, HOST_FUNCTIONS],
+  [GROUPS_IMPORT_MODULE, GROUPS_FUNCTIONS],
+  [TIMERS_IMPORT_MODULE, TIMERS_FUNCTIONS],
+]);
+/** The export of worlds `timed-plugin` and `stateful-timed-plugin`. */
+export const TIMER_EXPORT = 'handle-timer';
+
+/** The world a plugin is checked against, from the optional exports its core module has. */
+export function worldFor(stateful: boolean, timed: boolean): string {
+  if (timed) return stateful ? 'stateful-timed-plugin' : 'timed-plugin';
+  return stateful ? WIT_STATEFUL_WORLD : WIT_WORLD;
+}
 /** Core exports the canonical ABI needs besides the world's functions. */
 export const ABI_EXPORTS: readonly string[] = ['memory', 'cabi_realloc'];
 

@@ -1,6 +1,6 @@
 // `Channel`: one peer connection, as plugin code sees it.
 
-import { channelClose, channelSend } from "./abi/imports";
+import { channelAuthenticate, channelClose, channelSend } from "./abi/imports";
 import { lowerUtf8, releaseUtf8, utf8ScratchPtr } from "./abi/canonical";
 
 /**
@@ -64,6 +64,16 @@ export class Channel {
    */
   close(): void {
     channelClose(this.id);
+  }
+
+  /**
+   * Marks the channel authenticated: the broker's auth deadline (`--auth-deadline-ms`) and its
+   * pre-authentication frame and byte budget stop applying. Call it once the peer proved who it
+   * is (typically in `onMessage`, after checking a login frame).
+   * @returns false when the channel is dead or closing.
+   */
+  authenticate(): bool {
+    return channelAuthenticate(this.id) != 0;
   }
 
   /** `channel#<id>`, for log lines. */

@@ -55,6 +55,22 @@ export abstract class Plugin {
 
   /** `channel` ended for `reason`. It is dead once this returns: forget it (drop its state). */
   onBroken(channel: Channel, reason: CloseReason): void {}
+
+  /**
+   * Hot swap, old instance (world `stateful-plugin`: re-export `abi/stateful-exports` to opt in):
+   * serialise everything the next version needs, including the channels you know. No call
+   * follows. Put a version byte first: the next plugin may be a newer release.
+   */
+  snapshot(): Uint8Array {
+    return new Uint8Array(0);
+  }
+
+  /**
+   * Hot swap, new instance: rebuild state from what the previous version's `snapshot` returned.
+   * Called after `start` and before any other handler; the open channels get no `onConnect`.
+   * `state` is lent until this returns (copy what you keep, as with `onMessage` payloads).
+   */
+  restore(state: Uint8Array): void {}
 }
 
 /** The installed plugin: a GC root, so everything it references stays alive across calls. */

@@ -136,6 +136,8 @@ __attribute__((import_module(PB_HOST_MODULE), import_name("channel-send")))
 int32_t pb_raw_channel_send(uint32_t ch, const void *ptr, size_t len);
 __attribute__((import_module(PB_HOST_MODULE), import_name("channel-close")))
 void pb_raw_channel_close(uint32_t ch);
+__attribute__((import_module(PB_HOST_MODULE), import_name("channel-authenticate")))
+int32_t pb_raw_channel_authenticate(uint32_t ch);
 __attribute__((import_module(PB_HOST_MODULE), import_name("log")))
 void pb_raw_log(int32_t level, const char *ptr, size_t len);
 __attribute__((import_module(PB_HOST_MODULE), import_name("now-ms")))
@@ -162,6 +164,13 @@ static inline bool pb_channel_send_str(pb_channel ch, const char *text) {
  * PB_CLOSE_CLOSED_BY_PLUGIN)` follows once the current handler returns. No-op on a dead channel.
  */
 static inline void pb_channel_close(pb_channel ch) { pb_raw_channel_close(ch); }
+
+/**
+ * Marks `ch` authenticated: the broker's auth deadline (`--auth-deadline-ms`) and its
+ * pre-authentication frame and byte budget stop applying to it. Call it once the peer proved who it
+ * is. Returns false when the channel is dead or closing.
+ */
+static inline bool pb_channel_authenticate(pb_channel ch) { return pb_raw_channel_authenticate(ch) != 0; }
 
 /** Writes `len` bytes of UTF-8 at `message` to the broker's log at `level` (cut at 4096 bytes). */
 static inline void pb_log_n(pb_log_level level, const char *message, size_t len) {

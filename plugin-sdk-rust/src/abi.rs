@@ -13,6 +13,8 @@ extern "C" {
     fn host_channel_send(channel: u32, ptr: *const u8, len: usize) -> i32;
     #[link_name = "channel-close"]
     fn host_channel_close(channel: u32);
+    #[link_name = "channel-authenticate"]
+    fn host_channel_authenticate(channel: u32) -> i32;
     #[link_name = "log"]
     fn host_log(level: i32, ptr: *const u8, len: usize);
     #[link_name = "now-ms"]
@@ -27,6 +29,11 @@ pub(crate) fn channel_send(channel: u32, payload: &[u8]) -> bool {
 /// `channel-close`.
 pub(crate) fn channel_close(channel: u32) {
     unsafe { host_channel_close(channel) }
+}
+
+/// `channel-authenticate`: true when done.
+pub(crate) fn channel_authenticate(channel: u32) -> bool {
+    unsafe { host_channel_authenticate(channel) != 0 }
 }
 
 /// `log` with a UTF-8 message.

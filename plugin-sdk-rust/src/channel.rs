@@ -38,6 +38,13 @@ impl Channel {
     pub fn close(self) {
         abi::channel_close(self.0)
     }
+
+    /// Marks the channel authenticated: the broker's auth deadline (`--auth-deadline-ms`) and its
+    /// pre-authentication frame and byte budget stop applying to it. Call it once the peer proved
+    /// who it is. Returns false when the channel is dead or closing.
+    pub fn authenticate(self) -> bool {
+        abi::channel_authenticate(self.0)
+    }
 }
 
 impl fmt::Display for Channel {

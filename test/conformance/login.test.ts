@@ -51,16 +51,16 @@ describe.each(LOGIN_PLUGINS)('login plugin written in $language', ({ path }) => 
     expect(logs.find((l) => l.msg === 'alice logged in')).toMatchObject({ level: 30 });
   });
 
-  it('prefixes every later frame with the name, including empty and binary frames', async () => {
+  it('prefixes every later frame with the name, including binary frames; heartbeats never reach it', async () => {
     await start();
     const c = await login('bob');
     const binary = Buffer.from([0, 255, 10, 13, 0x80]);
     c.send('hi');
-    c.send('');
+    c.send(''); // a heartbeat: the broker answers it with an empty frame, the plugin never sees it
     c.send(binary);
     c.send('login mallory');
     const frames = await c.waitFrames(5);
-    expect(frames.slice(1, 3).map(String)).toEqual(['bob: hi', 'bob: ']);
+    expect(frames.slice(1, 3).map(String)).toEqual(['bob: hi', '']);
     expect(frames[3].equals(Buffer.concat([Buffer.from('bob: '), binary]))).toBe(true);
     expect(frames[4].toString()).toBe('bob: login mallory');
   });
@@ -80,7 +80,6 @@ describe.each(LOGIN_PLUGINS)('login plugin written in $language', ({ path }) => 
     ['an empty name', 'login '],
     ['a name of 33 bytes', `login ${'n'.repeat(33)}`],
     ['a missing space', 'loginalice'],
-    ['an empty frame', ''],
   ])('refuses %s as the first frame', async (_what, frame) => {
     await start();
     const c = await connect();

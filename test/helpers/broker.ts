@@ -22,7 +22,7 @@ export interface TestBroker {
 export async function startBroker(opts: Omit<BrokerOptions, 'logger'>): Promise<TestBroker> {
   const logs: LogLine[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const broker = createBroker({ port: 0, shutdownFlushMs: 500, ...opts, logger });
+  const broker = createBroker({ port: 0, drainTimeoutMs: 500, ...opts, logger });
   await broker.start();
   return { broker, port: broker.address.port, logs, stop: () => broker.stop() };
 }

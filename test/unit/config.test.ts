@@ -12,7 +12,7 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
   DEFAULT_PORT,
-  DEFAULT_SHUTDOWN_FLUSH_MS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
   MAX_FRAME_BYTES_CEILING,
 } from '../../host/limits.js';
 
@@ -37,16 +37,28 @@ describe('resolveOptions', () => {
       expect(resolveOptions({ plugin: PLUGIN })).toEqual({
         plugin: PLUGIN,
         pluginConfig: '',
-        isolation: 'inline',
-        pluginCallBudgetMs: 1000,
-        pluginMemoryMaxMb: 64,
-        onPluginFailure: 'reload',
         host: '127.0.0.1',
         port: 10241,
         maxFrameBytes: 1024 * 1024,
         maxOutboundBytes: 8 * 1024 * 1024,
         listenBacklog: 4096,
-        shutdownFlushMs: 2000,
+        drainTimeoutMs: 5000,
+        pingIntervalMs: 15_000,
+        idleTimeoutMs: 45_000,
+        authDeadlineMs: 0,
+        preAuthMaxFrames: 8,
+        preAuthMaxBytes: 64 * 1024,
+        rateFrames: 0,
+        rateBytes: 0,
+        rateBurst: 2,
+        rateAction: 'close',
+        maxConnections: 19_000,
+        maxConnectionsPerIp: 0,
+        acceptRatePerIp: 0,
+        isolation: 'inline',
+        onPluginFailure: 'reload',
+        pluginCallBudgetMs: 1000,
+        pluginMemoryMaxMb: 64,
         logLevel: 'info',
         logger: undefined,
       });
@@ -59,7 +71,7 @@ describe('resolveOptions', () => {
         maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
         maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
         listenBacklog: DEFAULT_LISTEN_BACKLOG,
-        shutdownFlushMs: DEFAULT_SHUTDOWN_FLUSH_MS,
+        drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
       });
     });
 
@@ -77,20 +89,16 @@ describe('resolveOptions', () => {
       const opts: BrokerOptions = {
         plugin: PLUGIN,
         pluginConfig: 'greeting=hi',
-        isolation: 'worker',
-        pluginCallBudgetMs: 5,
-        pluginMemoryMaxMb: 1,
-        onPluginFailure: 'close',
         host: '::1',
         port: 0,
         maxFrameBytes: 64,
         maxOutboundBytes: 64,
         listenBacklog: 1,
-        shutdownFlushMs: 0,
+        drainTimeoutMs: 0,
         logLevel: 'silent',
         logger,
       };
-      expect(resolveOptions(opts)).toEqual(opts);
+      expect(resolveOptions(opts)).toMatchObject(opts);
       expect(resolveOptions(opts).logger).toBe(logger);
     });
 
@@ -98,7 +106,7 @@ describe('resolveOptions', () => {
       ['port', 0],
       ['port', 65535],
       ['listenBacklog', 65535],
-      ['shutdownFlushMs', 3_600_000],
+      ['drainTimeoutMs', 3_600_000],
       ['maxFrameBytes', 1],
     ] as const)('accepts %s at its bound %i', (option, value) => {
       expect(resolveOptions({ plugin: PLUGIN, [option]: value })[option]).toBe(value);
@@ -142,9 +150,9 @@ describe('resolveOptions', () => {
       ['listenBacklog', 0],
       ['listenBacklog', 65536],
       ['listenBacklog', 1.5],
-      ['shutdownFlushMs', -1],
-      ['shutdownFlushMs', 3_600_001],
-      ['shutdownFlushMs', 0.5],
+      ['drainTimeoutMs', -1],
+      ['drainTimeoutMs', 3_600_001],
+      ['drainTimeoutMs', 0.5],
       ['logLevel', 'verbose'],
       ['logLevel', 'INFO'],
       ['logLevel', ''],

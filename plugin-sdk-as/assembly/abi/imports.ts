@@ -20,6 +20,14 @@ export declare function channelSend(channel: u32, ptr: usize, len: usize): i32;
 export declare function channelClose(channel: u32): void;
 
 /**
+ * `channel-authenticate`: marks `channel` authenticated (the auth deadline stops applying).
+ * @returns non-zero when done, 0 when the channel is unknown, dead or closing.
+ */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/host@0.1.0", "channel-authenticate")
+export declare function channelAuthenticate(channel: u32): i32;
+
+/**
  * `log`: writes a message at `level` (a `LogLevel` discriminant).
  * `ptr` points at UTF-16 code units and `len` counts code units, not bytes.
  */
