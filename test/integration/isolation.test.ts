@@ -199,7 +199,7 @@ describe('worker isolation: CPU budget', () => {
     console.log(`[worker] recovery after infinite loop (budget ${BUDGET_MS} ms): ${ms.toFixed(1)} ms`);
   });
 
-  it('keeps the I/O thread serving while the plugin is stuck: accepts, protocol errors, queued frames', async () => {
+  it('keeps the I/O thread serving while the plugin is stuck: accepts, heartbeats, protocol errors, queued frames', async () => {
     await start({ isolation: 'worker', pluginCallBudgetMs: 2000 });
     const bystander = await connect();
     const victim = await connect();
@@ -215,6 +215,10 @@ describe('worker isolation: CPU budget', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(tb!.broker.stats().accepted).toBe(accepted + 1);
     expect(tb!.broker.stats().closed['protocol-error']).toBe(1);
+    // Heartbeats are the I/O thread's business: answered while the plugin is stuck.
+    const idle = await connect();
+    idle.write('0\n');
+    expect((await idle.readFrame(1000)).length).toBe(0);
     expect(victim.closed).toBe(false);
     // The bystander's frame waits for the plugin and is answered once the worker is replaced.
     await echo(bystander, 'queued', 5000);
