@@ -1,13 +1,14 @@
 // The bench runner: `npm run bench` (full) or `npm run bench -- --quick` (under a minute).
 //
 //   --quick              one short round and 2 000 idle connections instead of five rounds and 19 000
-//   --scenarios s1,s4    only these scenarios (s1 s2 s3: load; s4: idle connections)
+//   --scenarios s1,s4    only these scenarios (s1 s2 s3: load; s4: idle connections; s5: dispatch)
 //   --servers a,b        only these servers (c-echo, raw-node, plugbroker)
 //   --rounds N           override the number of interleaved rounds
 //
 // Servers stay up for all load rounds and are driven in turn, A B C A B C …, so that a change in
 // the machine's load hits every server alike. Each figure is also reported as a ratio to raw-node,
 // measured in the same run. See bench/README.md.
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +161,26 @@ async function runIdleScenario(scenario, servers, profile, ctx) {
   return runs;
 }
 
+/**
+ * The dispatch microbenchmark (bench/dispatch.js) in its own process: ns per handle-msg →
+ * channel-send round through the adapter and echo.wasm, against a plain JS function, interleaved.
+ */
+function runDispatchScenario(profile) {
+  try {
+    const out = execFileSync(process.execPath, [path.join(benchDir, 'dispatch.js'), '--json', ...(profile.name === 'quick' ? ['--quick'] : [])], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const result = JSON.parse(out.trim().split('\n').pop());
+    console.log(`s5 dispatch     ${result.wasmNsPerRound.toFixed(1)} ns/round (plain JS ${result.jsNsPerRound.toFixed(1)} ns, ratio ${result.ratio.toFixed(2)})`);
+    return result;
+  } catch (error) {
+    console.log(`s5 dispatch     FAILED: ${error.message}`);
+    return { error: error.message };
+  }
+}
+
 async function main() {
   const { profile, scenarios, servers } = parseOptions(process.argv.slice(2));
   const binaries = buildCPrograms(benchDir, ['loadgen', 'c-echo']);
@@ -182,6 +203,7 @@ async function main() {
   const idleScenario = scenarios.find((s) => s.kind === 'idle');
   const idleServers = runnable.filter((def) => !unstartable.has(def.name));
   const idleRuns = idleScenario ? await runIdleScenario(idleScenario, idleServers, profile, ctx) : [];
+  const dispatch = scenarios.some((s) => s.kind === 'dispatch') ? runDispatchScenario(profile) : undefined;
 
   const doc = {
     date,
@@ -192,13 +214,18 @@ async function main() {
     notes,
     // summary.idle already holds each idle run in full; load runs are kept per round.
     summary: summarise(loadRuns, idleRuns, BASELINE),
+    dispatch,
     loadRuns,
   };
   console.log(`\n${formatReport(doc, SCENARIOS)}`);
+  if (dispatch && !dispatch.error) {
+    console.log(`\ns5 dispatch, 64 B: echo.wasm via the adapter ${dispatch.wasmNsPerRound.toFixed(1)} ns/round, ` +
+      `plain JS ${dispatch.jsNsPerRound.toFixed(1)} ns/round, ratio ${dispatch.ratio.toFixed(2)} (target ≤ 150 ns/round)`);
+  }
   const file = writeResults(path.join(benchDir, 'results'), doc);
   console.log(`\nresults: ${path.relative(repoRoot, file)} (also bench/results/latest.json)`);
 
-  const failed = loadRuns.some((run) => run.error || run.result.errors) || idleRuns.some((run) => run.error || run.errors);
+  const failed = loadRuns.some((run) => run.error || run.result.errors) || idleRuns.some((run) => run.error || run.errors) || Boolean(dispatch?.error);
   if (failed) {
     console.error('some runs failed or saw wrong replies: see the marks above');
     process.exitCode = 1;

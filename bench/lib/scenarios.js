@@ -10,6 +10,7 @@ export const SCENARIOS = [
   { id: 's2', kind: 'load', title: '64 B × 1000 conns × 1 in flight', conns: 1000, inflight: 1, sizeBytes: 64 },
   { id: 's3', kind: 'load', title: '1 KiB × 100 conns × 8 in flight', conns: 100, inflight: 8, sizeBytes: 1024 },
   { id: 's4', kind: 'idle', title: 'idle connections: RSS per connection', sizeBytes: 64 },
+  { id: 's5', kind: 'dispatch', title: 'dispatch: one handle-msg → channel-send round, 64 B, vs a plain JS function' },
 ];
 
 /**
