@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { FailurePolicy } from '../config.js';
 import { PluginFailedError, PluginStartError, PluginTimeoutError, PluginTrapError } from '../errors.js';
 import type { HostImports } from '../host-api/host.js';
-import { MAX_PLUGIN_PENDING_CALLS, PLUGIN_START_BUDGET_FACTOR } from '../limits.js';
+import { MAX_PLUGIN_PENDING_CALLS } from '../limits.js';
 import type { PluginHealth } from './health.js';
 import type { PluginSpec } from './plugin-spec.js';
 import { RestartGovernor } from './restart-governor.js';
@@ -39,7 +39,6 @@ import {
   CTL_CHANNEL,
   CTL_IN_CALL,
   CTL_KIND,
-  CTL_SEQ,
   CTL_SLOTS,
   EFFECT_AUTHENTICATE,
   EFFECT_CLOSE,
@@ -56,13 +55,9 @@ import {
   type WireError,
 } from './worker-protocol.js';
 import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
-
-/** A decoded call kept for replay after a failure. */
-interface Call {
-  kind: number;
-  channel: number;
-  body: Buffer;
-}
+import { workerEntry } from './worker-entry.js';
+import { CallWatchdog } from './call-watchdog.js';
+import { decodeCalls, planReplay, type Call } from './worker-replay.js';
 
 type Phase = 'idle' | 'starting' | 'ready' | 'restarting' | 'failed' | 'closed';
 
@@ -97,9 +92,7 @@ export class WorkerRuntime implements PluginRuntime {
   #onStarted: ((msg: StartedMessage) => void) | undefined;
   #onIdle: (() => void) | undefined;
   #onSnapshot: ((state: Uint8Array | null) => void) | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
-  #lastSeq = -1;
-  #seqSinceMs = 0;
+  readonly #watchdog: CallWatchdog;
   #restartTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: RuntimeOptions) {
@@ -111,6 +104,7 @@ export class WorkerRuntime implements PluginRuntime {
     this.#policy = opts.failurePolicy;
     this.#budgetMs = opts.callBudgetMs;
     this.#maxFrameBytes = opts.maxFrameBytes;
+    this.#watchdog = new CallWatchdog(this.#ctl, opts.callBudgetMs, (kind, channel, budgetMs) => this.#timedOut(kind, channel, budgetMs));
   }
 
   get health(): PluginHealth {
@@ -126,9 +120,7 @@ export class WorkerRuntime implements PluginRuntime {
   }
 
   async start(): Promise<void> {
-    const tickMs = Math.max(1, Math.floor(this.#budgetMs / 4));
-    this.#watchdog = setInterval(() => this.#checkWatchdog(), tickMs);
-    this.#watchdog.unref();
+    this.#watchdog.start();
     const started = await this.#spawn();
     if (started.error !== null) {
       this.#closeWorker();
@@ -262,6 +254,7 @@ export class WorkerRuntime implements PluginRuntime {
     Atomics.store(this.#ctl, CTL_IN_CALL, 0);
     const worker = new Worker(await workerEntry());
     this.#worker = worker;
+    this.#watchdog.armed = true;
     worker.on('message', (msg: FromWorker) => this.#onMessage(worker, msg));
     worker.on('error', (err) => this.#onWorkerDeath(worker, err));
     worker.on('exit', (code) => this.#onWorkerDeath(worker, new Error(`plugin worker exited with code ${code}`)));
@@ -341,26 +334,6 @@ export class WorkerRuntime implements PluginRuntime {
         }
       }
     });
-  }
-
-  #checkWatchdog(): void {
-    if (this.#worker === undefined || Atomics.load(this.#ctl, CTL_IN_CALL) === 0) {
-      this.#lastSeq = -1;
-      return;
-    }
-    const seq = Atomics.load(this.#ctl, CTL_SEQ);
-    const now = performance.now();
-    if (seq !== this.#lastSeq) {
-      this.#lastSeq = seq;
-      this.#seqSinceMs = now;
-      return;
-    }
-    const kind = this.#ctl[CTL_KIND];
-    const long = kind === CALL_START || kind === CALL_SNAPSHOT || kind === CALL_RESTORE;
-    const budgetMs = long ? this.#budgetMs * PLUGIN_START_BUDGET_FACTOR : this.#budgetMs;
-    if (now - this.#seqSinceMs < budgetMs) return;
-    this.#lastSeq = -1;
-    this.#timedOut(kind, this.#ctl[CTL_CHANNEL] >>> 0, budgetMs);
   }
 
   #timedOut(kind: number, channel: number, budgetMs: number): void {
@@ -450,27 +423,9 @@ export class WorkerRuntime implements PluginRuntime {
       this.#fail(new PluginFailedError(`plugin could not be restarted: ${started.error.message}`, { cause: fromWire(started.error) }));
       return;
     }
-    // Resumed connects for the channels the dead instance knew, then the calls it did not run,
-    // for channels the fresh instance knows, in their order.
-    const replayed = new Set(pending.filter((c) => c.kind === CALL_CONNECT).map((c) => c.channel));
-    const introduced = new Set<number>();
-    const queue = new RecordWriter();
-    if (this.#policy === 'reload') {
-      const live = new Map(this.#owner.liveChannels());
-      for (const [ch, peer] of [...this.#connected]) {
-        if (!live.has(ch)) this.#connected.delete(ch);
-        else if (!replayed.has(ch)) {
-          introduced.add(ch);
-          queue.push(CALL_CONNECT, ch, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), true, peer.address));
-        }
-      }
-    }
-    for (const c of pending.concat(decodeCalls(this.#queue.take()))) {
-      if (c.kind === CALL_CONNECT) introduced.add(c.channel);
-      else if (c.kind !== CALL_STOP && !introduced.has(c.channel)) continue;
-      queue.push(c.kind, c.channel, c.body);
-      if (c.kind === CALL_BROKEN) introduced.delete(c.channel);
-    }
+    // Resumed connects for the channels the dead instance knew, then the calls it did not run.
+    const live = new Map(this.#owner.liveChannels());
+    const queue = planReplay(pending.concat(decodeCalls(this.#queue.take())), this.#connected, live, this.#policy === 'reload');
     this.#queue = queue;
     this.#ready(started);
     this.#owner.onInstanceReplaced();
@@ -491,7 +446,8 @@ export class WorkerRuntime implements PluginRuntime {
     clearTimeout(this.#restartTimer);
     const w = this.#worker;
     this.#worker = undefined;
-    if (this.#phase === 'closed' || this.#phase === 'failed') clearInterval(this.#watchdog);
+    this.#watchdog.armed = false;
+    if (this.#phase === 'closed' || this.#phase === 'failed') this.#watchdog.stop();
     if (w !== undefined) void w.terminate();
   }
 
@@ -501,12 +457,6 @@ export class WorkerRuntime implements PluginRuntime {
     this.#health = health;
     this.#log.info({ health, previous }, `plugin health ${health}`);
   }
-}
-
-function decodeCalls(bytes: Uint8Array): Call[] {
-  const calls: Call[] = [];
-  forEachRecord(bytes, (r) => void calls.push({ kind: r.kind, channel: r.channel, body: Buffer.from(r.body) }));
-  return calls;
 }
 
 function fromWire(e: WireError | null): Error {
@@ -520,36 +470,4 @@ function startError(spec: PluginSpec, started: StartedMessage): PluginStartError
   const e = started.error!;
   if (started.refused) return new PluginStartError(`plugin ${spec.name} refused to start: ${e.message}`);
   return new PluginStartError(`plugin ${spec.name} failed in start: ${e.message}`, { cause: fromWire(e) });
-}
-
-// From dist/ the worker is plain JS. Running from the TypeScript sources (tests), the worker's
-// modules are transpiled once per process into a temporary folder with the TypeScript compiler (a
-// dev dependency): Node 20 cannot load .ts in a worker, and a loader hook per worker costs seconds.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-let workerUrl: Promise<URL> | undefined;
-
-function workerEntry(): Promise<URL> {
-  workerUrl ??= FROM_SOURCE ? transpileWorkerSources() : Promise.resolve(new URL('./worker.js', import.meta.url));
-  return workerUrl;
-}
-
-async function transpileWorkerSources(): Promise<URL> {
-  const { mkdtemp, mkdir, readdir, readFile, writeFile } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { fileURLToPath, pathToFileURL } = await import('node:url');
-  const { default: ts } = await import('typescript');
-  const hostDir = fileURLToPath(new URL('..', import.meta.url));
-  const out = await mkdtemp(join(tmpdir(), 'plugbroker-worker-'));
-  await writeFile(join(out, 'package.json'), '{"type":"module"}');
-  for (const sub of ['', 'plugin', 'host-api']) {
-    await mkdir(join(out, sub), { recursive: true });
-    for (const file of await readdir(join(hostDir, sub))) {
-      if (!file.endsWith('.ts')) continue;
-      const source = await readFile(join(hostDir, sub, file), 'utf8');
-      const js = ts.transpileModule(source, { fileName: file, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-      await writeFile(join(out, sub, file.replace(/\.ts$/, '.js')), js.outputText);
-    }
-  }
-  return pathToFileURL(join(out, 'plugin', 'worker.js'));
 }
