@@ -39,7 +39,12 @@ function prng(seed: number): () => number {
 const rand = prng(SEED);
 const int = (n: number): number => Math.floor(rand() * n);
 const range = (lo: number, hi: number): number => lo + int(hi - lo + 1);
-const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => int(256)));
+/** `n` random bytes, four per PRNG draw. */
+function bytes(n: number): Buffer {
+  const b = Buffer.allocUnsafe(n + 3);
+  for (let i = 0; i < n; i += 4) b.writeUInt32LE((rand() * 4294967296) >>> 0, i);
+  return b.subarray(0, n);
+}
 
 /** Good clients, frames each, frames per pipelined burst. */
 const GOOD = 50;
@@ -49,7 +54,8 @@ const BURST = 20;
 const FLOOD_MAX_BYTES = 1024 * 1024;
 /**
  * A big flood writes until the broker closes it or this much is sent: well past what the loopback
- * kernel buffers (up to 4 MiB of send buffer here) and maxOutboundBytes hold together.
+ * kernel buffers and maxOutboundBytes hold together (a flood is closed as a slow consumer after
+ * 7–9 MiB here).
  */
 const BIG_FLOOD_MAX_BYTES = 16 * 1024 * 1024;
 const FLOOD_FRAME_BODY = 200;
@@ -88,6 +94,26 @@ async function until(cond: () => boolean, what: string, ms = WAIT_MS): Promise<v
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms ${at}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * The frames a client received, heartbeats left out. A connection silent for pingIntervalMs (a
+ * hostile one waiting for its turn on a loaded machine) gets a zero-length heartbeat frame from the
+ * broker; echoes are never empty here.
+ */
+function echoes(c: TestClient): Buffer[] {
+  return c.frames.filter((f) => f.length > 0);
+}
+
+/** Resolves once `c` has `n` non-heartbeat frames; rejects after `ms`. */
+async function waitEchoes(c: TestClient, n: number, ms = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + ms;
+  let seen = echoes(c).length;
+  while (seen < n) {
+    const frames = c.frames.length;
+    await c.waitFrames(frames + 1, Math.max(1, deadline - Date.now()));
+    for (let k = frames; k < c.frames.length; k++) if (c.frames[k].length > 0) seen++;
   }
 }
 
@@ -147,7 +173,6 @@ describe('chaos', () => {
     tb = await startBroker({ plugin: ECHO_WASM, maxOutboundBytes: MAX_OUTBOUND_BYTES });
     const broker = tb.broker;
     const port = tb.port;
-    const t0 = performance.now();
 
     // --- progress of the well-behaved traffic, which paces the hostile connections ----------------
     const TOTAL = GOOD * MESSAGES;
@@ -180,7 +205,6 @@ describe('chaos', () => {
     }
     const anytime = (): number => int(Math.floor(TOTAL * 0.8));
     const silent: net.Socket[] = [];
-    const answeredBeforeError: Array<Promise<void>> = [];
     let floodBytes = 0;
     const floodBatch = Buffer.concat(Array.from({ length: 256 }, () => encodeDecimalFrame(bytes(FLOOD_FRAME_BODY))));
     const hostile: Hostile[] = [
@@ -208,11 +232,9 @@ describe('chaos', () => {
           const junk = bytes(range(1, 512));
           junk[0] = nonHeaderByte();
           await writeInPieces(s, Buffer.concat([...bodies.map((b) => encodeDecimalFrame(b)), junk]), range(1, 4));
-          // The frames before the error are still answered, then the connection is closed.
-          answeredBeforeError.push(
-            c.waitFrames(bodies.length, WAIT_MS).then((got) => expect(got.map(String), `frames before the error ${at}`).toEqual(bodies.map(String))),
-          );
+          // The frames before the error are still answered (flushed before the close).
           await c.waitClosed(WAIT_MS);
+          expect(echoes(c).map(String), `frames before the error ${at}`).toEqual(bodies.map(String));
         },
       },
       {
@@ -248,6 +270,7 @@ describe('chaos', () => {
         startAt: anytime,
         async act(s) {
           silent.push(s);
+          s.resume(); // so that a close by the broker would be seen
           const declared = range(2, 100_000);
           const half = [
             Buffer.concat([Buffer.from(`${declared}\n`), bytes(range(1, declared - 1))]), // part of a body
@@ -284,7 +307,7 @@ describe('chaos', () => {
       {
         kind: 'flood that never reads',
         breaks: null,
-        count: 30,
+        count: 34,
         startAt: () => int(Math.floor(TOTAL * 0.3)),
         async act(s) {
           // No 'data' listener: the socket never reads. It writes as fast as the socket takes it
@@ -298,7 +321,7 @@ describe('chaos', () => {
       {
         kind: 'flood past the outbound limit',
         breaks: null,
-        count: 10,
+        count: 6,
         startAt: () => 0,
         async act(s) {
           // Never reads either, and keeps writing after the echo traffic ends: its replies fill the
@@ -337,30 +360,27 @@ describe('chaos', () => {
         // Half of the bursts leave in one write, the others split at random points.
         if (int(2) === 0) c.write(data);
         else await writeInPieces(c.socket, data, range(2, 6));
-        await c.waitFrames(sent[i].length, WAIT_MS);
+        await waitEchoes(c, sent[i].length);
         replies += BURST;
         progress.emit('reply');
       }
     };
 
     // Everything at once: the echo traffic, and each hostile connection at its point of it.
-    let echoMs = 0;
     await Promise.all([
       Promise.all(good.map((c, i) => runGood(c, i))).then(() => {
         goodDone = true;
-        echoMs = performance.now() - t0;
       }),
       ...hostile.flatMap((h, k) => hostileSockets[k].map((s, n) => reached(h.startAt()).then(() => h.act(s, n)))),
     ]);
-    await Promise.all(answeredBeforeError);
 
     // Every good connection got every reply, once, in order, and is still open. A sentinel frame
     // flushes out anything that would have come after the last burst (a duplicate, a stray frame).
     good.forEach((c) => c.send('sentinel'));
-    await Promise.all(good.map((c) => c.waitFrames(MESSAGES + 1, WAIT_MS)));
+    await Promise.all(good.map((c) => waitEchoes(c, MESSAGES + 1)));
     expect(goodClosedEarly, `well-behaved connections closed ${at}`).toEqual([]);
     good.forEach((c, i) => {
-      const got = c.frames;
+      const got = echoes(c);
       expect(got.length, `client ${i} frame count ${at}`).toBe(MESSAGES + 1);
       const mismatch = sent[i].findIndex((b, k) => !b.equals(got[k]));
       expect(mismatch, `client ${i}: first reply that differs from what it sent ${at}`).toBe(-1);
@@ -369,7 +389,6 @@ describe('chaos', () => {
     });
 
     // The protocol breakers, and only they, were closed with protocol-error, each logged once with its code.
-    expect(broker.stats().closed['protocol-error'], `protocol-error closes ${at}`).toBe(expectedProtocolErrors);
     for (const code of ['PB_ERR_FRAME_BAD_LENGTH', 'PB_ERR_FRAME_HEADER_TOO_LONG', 'PB_ERR_FRAME_TOO_LARGE'] as const) {
       const want = breakers.filter((h) => h.breaks === code).reduce((n, h) => n + h.count, 0);
       const lines = tb.logs.filter((l) => l.code === code);
@@ -378,18 +397,23 @@ describe('chaos', () => {
     }
     // The 60 that hung up mid-frame were seen as peer-closed (the broker has no close event: poll with a deadline).
     await until(() => (broker.stats().closed['peer-closed'] ?? 0) >= disconnecting, 'peer-closed count');
+    // Every connection is accounted for. The floods broke no rule of the protocol; the only thing
+    // that may close them is their own backlog (slow-consumer), and only the big ones get there.
     const stats = broker.stats();
-    expect(stats.closed['peer-closed'], `peer-closed closes ${at}`).toBe(disconnecting);
-    // Floods are not a protocol error; the only other thing that may close them is their own backlog.
-    expect(Object.keys(stats.closed).sort(), `close reasons ${at}`).toEqual(
-      expect.arrayContaining(['peer-closed', 'protocol-error']),
-    );
-    for (const reason of Object.keys(stats.closed)) expect(['peer-closed', 'protocol-error', 'slow-consumer'], `close reason ${reason} ${at}`).toContain(reason);
-    expect(stats.closed['slow-consumer'] ?? 0).toBeLessThanOrEqual(hostile.find((h) => h.kind === 'flood past the outbound limit')!.count);
-    // The floods did reach the broker: at least one batch of frames per flood on top of the echo traffic.
-    expect(stats.framesIn, `frames in (floods wrote ${floodBytes} bytes) ${at}`).toBeGreaterThan(TOTAL + 40 * 256);
+    const countOf = (kind: string): number => hostile.find((h) => h.kind === kind)!.count;
+    const slow = stats.closed['slow-consumer'] ?? 0;
+    expect(slow).toBeLessThanOrEqual(countOf('flood past the outbound limit'));
+    expect(stats.closed, `close reasons ${at}`).toEqual({
+      'protocol-error': expectedProtocolErrors,
+      'peer-closed': disconnecting,
+      ...(slow > 0 ? { 'slow-consumer': slow } : {}),
+    });
+    const stillOpen = GOOD + countOf('half-frame, then silence') + countOf('flood that never reads') + countOf('flood past the outbound limit') - slow;
+    expect(stats.live, `live connections ${at}`).toBe(stillOpen);
     // Half-frames followed by silence are not a protocol error: the broker keeps waiting for the rest.
     expect(silent.filter((s) => s.closed), `silent half-frame connections closed by the broker ${at}`).toEqual([]);
+    // The floods did reach the broker: at least one batch of frames per flood on top of the echo traffic.
+    expect(stats.framesIn, `frames in (floods wrote ${floodBytes} bytes) ${at}`).toBeGreaterThan(TOTAL + 40 * 256);
 
     // Still serving: a new connection echoes, the plugin never trapped.
     const fresh = await client(port);
@@ -397,6 +421,5 @@ describe('chaos', () => {
     expect((await fresh.readFrame(WAIT_MS)).toString()).toBe('still serving');
     expect(broker.pluginHealth).toBe('ok');
     expect(broker.stats().pluginTraps).toBe(0);
-    expect(echoMs, `echo phase duration ${at}`).toBeLessThan(20_000);
   }, 30_000);
 });
