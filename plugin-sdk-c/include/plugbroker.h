@@ -112,7 +112,8 @@ void pb_on_stop(void);
 bool pb_on_connect(pb_channel ch, const pb_peer_info *peer);
 
 /**
- * One frame arrived from `ch`: `len` bytes at `payload` (possibly 0), followed by a NUL byte.
+ * One frame arrived from `ch`: `len` bytes at `payload` (never 0: an empty frame is a heartbeat,
+ * answered by the broker itself), followed by a NUL byte.
  * The bytes are lent until the handler returns; `pb_keep_payload()` takes them instead.
  */
 void pb_on_message(pb_channel ch, const uint8_t *payload, size_t len);

@@ -6,7 +6,8 @@ use core::ops::Deref;
 use core::ptr::NonNull;
 use core::{fmt, mem, slice};
 
-/// One frame body (binary safe, possibly empty). The broker allocated it in the plugin's memory
+/// One frame body (binary safe, never empty: an empty frame is a heartbeat the broker answers
+/// itself). The broker allocated it in the plugin's memory
 /// through `cabi_realloc`, and it now belongs to the plugin: it is freed when dropped, or adopted
 /// without a copy by [`into_vec`](Payload::into_vec). Derefs to `[u8]`.
 pub struct Payload {

@@ -2,7 +2,8 @@
  * Login: a stateful sample. The first frame must be `login <name>` (a name of 1 to 32 bytes); the
  * plugin answers `<greeting> <name>` and from then on echoes every frame prefixed with `<name>: `.
  * Any other first frame is answered with `error: expected "login <name>"` and the channel is
- * closed. The greeting is the plugin config (`--plugin-config`), `welcome` when empty; a config
+ * closed. A logged-in channel is marked authenticated, so `--auth-deadline-ms` closes only peers
+ * that never log in. The greeting is the plugin config (`--plugin-config`), `welcome` when empty; a config
  * longer than 32 bytes refuses to start.
  *
  * Per-channel state lives in a hash table of heap-allocated sessions, created in pb_on_connect and
@@ -107,6 +108,7 @@ static void log_in(pb_channel ch, session *s, const uint8_t *payload, size_t len
     size_t name_len = len - LOGIN_PREFIX_BYTES;
     memcpy(s->name, payload + LOGIN_PREFIX_BYTES, name_len);
     s->name_len = (uint8_t)name_len;
+    pb_channel_authenticate(ch); /* lifts the broker's auth deadline (--auth-deadline-ms) */
 
     char reply[MAX_GREETING_BYTES + 1];
     memcpy(reply, greeting, greeting_len);

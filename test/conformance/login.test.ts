@@ -108,6 +108,16 @@ describe.each(LOGIN_PLUGINS)('login plugin written in $language', ({ path }) => 
     );
   });
 
+  it('authenticates a logged-in channel, so the auth deadline closes only peers that never log in', async () => {
+    await start({ authDeadlineMs: 300 });
+    const alice = await login('alice');
+    const silent = await connect();
+    await silent.waitClosed();
+    expect(tb!.broker.stats().closed['auth-timeout']).toBe(1);
+    alice.send('still here');
+    expect((await alice.readFrame()).toString()).toBe('alice: still here');
+  });
+
   it('uses the plugin config as the greeting', async () => {
     await start({ pluginConfig: 'hello' });
     const c = await connect();

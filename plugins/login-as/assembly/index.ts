@@ -1,7 +1,8 @@
 // Login: a stateful sample. The first frame must be `login <name>` (a name of 1 to 32 bytes); the
 // plugin answers `<greeting> <name>` and from then on echoes every frame prefixed with `<name>: `.
 // Any other first frame is answered with `error: expected "login <name>"` and the channel is
-// closed. The greeting is the plugin config (`--plugin-config`), `welcome` when empty; a config
+// closed. A logged-in channel is marked authenticated, so `--auth-deadline-ms` closes only peers
+// that never log in. The greeting is the plugin config (`--plugin-config`), `welcome` when empty; a config
 // longer than 32 bytes refuses to start.
 //
 // Per-channel state lives in a Map entry created in onConnect and deleted in onBroken, so memory
@@ -73,6 +74,7 @@ class Login extends Plugin {
     // The payload is lent until this call returns: keep a copy of the name.
     name = payload.slice(LOGIN_PREFIX.length);
     this.sessions.set(channel, name);
+    channel.authenticate(); // lifts the broker's auth deadline (--auth-deadline-ms)
     channel.send(concat(this.greeting, name));
     log.info(String.UTF8.decode(name.buffer) + " logged in");
   }

@@ -1,7 +1,8 @@
 //! Login: a stateful sample. The first frame must be `login <name>` (a name of 1 to 32 bytes); the
 //! plugin answers `<greeting> <name>` and from then on echoes every frame prefixed with `<name>: `.
 //! Any other first frame is answered with `error: expected "login <name>"` and the channel is
-//! closed. The greeting is the plugin config (`--plugin-config`), `welcome` when empty; a config
+//! closed. A logged-in channel is marked authenticated, so `--auth-deadline-ms` closes only peers
+//! that never log in. The greeting is the plugin config (`--plugin-config`), `welcome` when empty; a config
 //! longer than 32 bytes refuses to start.
 //!
 //! Per-channel state lives in a `BTreeMap` entry created in `on_connect` and removed in
@@ -60,6 +61,7 @@ impl Plugin for Login {
                     channel.send(&reply);
                     log!(Info, "{} logged in", String::from_utf8_lossy(name));
                     *session = Some(name.to_vec());
+                    channel.authenticate(); // lifts the broker's auth deadline (--auth-deadline-ms)
                 }
                 None => {
                     channel.send(ERROR_REPLY);
