@@ -118,7 +118,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   }
 
   async #start(): Promise<void> {
-    const spec = await loadPlugin(this.options.plugin, { memoryMaxMb: this.options.pluginMemoryMaxMb });
+    const spec = await loadPlugin(this.options.plugin, { memoryMaxMb: this.options.pluginMemoryMaxMb, callFuel: this.options.pluginCallFuel });
     const runtime = await this.#createRuntime(spec);
     await runtime.start();
     this.#runtime = runtime;
@@ -265,7 +265,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     const t0 = performance.now();
     let next: PluginRuntime;
     try {
-      const spec = await loadPlugin(path, { memoryMaxMb: this.options.pluginMemoryMaxMb });
+      const spec = await loadPlugin(path, { memoryMaxMb: this.options.pluginMemoryMaxMb, callFuel: this.options.pluginCallFuel });
       next = await this.#createRuntime(spec);
       await next.start();
     } catch (err) {

@@ -51,6 +51,12 @@ export interface BrokerOptions {
   pluginCallBudgetMs?: number;
   /** Cap on the plugin's linear memory in MiB; `memory.grow` fails above it. Default 64. */
   pluginMemoryMaxMb?: number;
+  /**
+   * Fuel per plugin call, in steps (loop iterations and function calls): a counter compiled into
+   * the module stops a call that uses it up, on any thread (the CPU budget of inline mode). Absent
+   * or 0: no counter (default).
+   */
+  pluginCallFuel?: number;
   /** `reload` (restart, keep channels), `close` (restart, close the channels it knew) or `fail-closed`. Default `reload`. */
   onPluginFailure?: FailurePolicy;
   /** Address to bind. Default `127.0.0.1`. */
@@ -105,6 +111,8 @@ export interface ResolvedOptions {
   readonly isolation: IsolationMode;
   readonly pluginCallBudgetMs: number;
   readonly pluginMemoryMaxMb: number;
+  /** Absent when no fuel counter is wanted. */
+  readonly pluginCallFuel?: number;
   readonly onPluginFailure: FailurePolicy;
   readonly host: string;
   readonly port: number;
@@ -179,6 +187,7 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
     throw new InvalidOptionError('pluginCallBudgetMs', o.pluginCallBudgetMs, "set only with isolation 'worker' (inline mode cannot preempt a plugin call)");
   }
   checkInteger('pluginMemoryMaxMb', o.pluginMemoryMaxMb, 1, PLUGIN_MEMORY_MAX_MB_CEILING);
+  if (o.pluginCallFuel !== undefined) checkInteger('pluginCallFuel', o.pluginCallFuel, 0, 0x7fffffff);
   if (!(FAILURE_POLICIES as readonly string[]).includes(o.onPluginFailure)) {
     throw new InvalidOptionError('onPluginFailure', o.onPluginFailure, `one of ${FAILURE_POLICIES.join(', ')}`);
   }
@@ -212,7 +221,7 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   return Object.freeze(o);
 }
 
-const KNOWN_OPTIONS = new Set(['plugin', 'logger', ...Object.keys(DEFAULTS)]);
+const KNOWN_OPTIONS = new Set(['plugin', 'logger', 'pluginCallFuel', ...Object.keys(DEFAULTS)]);
 
 function checkInteger(option: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

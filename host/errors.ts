@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'PB_ERR_PLUGIN_START_FAILED'
   | 'PB_ERR_PLUGIN_TRAP'
   | 'PB_ERR_PLUGIN_TIMEOUT'
+  | 'PB_ERR_PLUGIN_OUT_OF_FUEL'
   | 'PB_ERR_PLUGIN_BAD_POINTER'
   | 'PB_ERR_PLUGIN_BAD_ARGUMENT'
   | 'PB_ERR_PLUGIN_FAILED'
@@ -154,6 +155,19 @@ export class PluginTimeoutError extends BrokerError {
     super('PB_ERR_PLUGIN_TIMEOUT', `plugin call ${exportName} ran past its budget of ${budgetMs} ms; worker terminated`);
     this.export = exportName;
     this.budgetMs = budgetMs;
+  }
+}
+
+/** A plugin call used up its fuel (`pluginCallFuel` steps) and was stopped by its own counter. */
+export class PluginOutOfFuelError extends BrokerError {
+  /** The export that was running. */
+  readonly export: string;
+  /** The fuel it had, in steps. */
+  readonly fuel: number;
+  constructor(exportName: string, fuel: number) {
+    super('PB_ERR_PLUGIN_OUT_OF_FUEL', `plugin call ${exportName} used up its fuel of ${fuel} steps`);
+    this.export = exportName;
+    this.fuel = fuel;
   }
 }
 

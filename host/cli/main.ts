@@ -55,6 +55,7 @@ program
   .option('--plugin-config <text|@file>', "text passed to the plugin's start(config); @path reads a file", '')
   .addOption(new Option('--isolation <mode>', 'inline: the plugin runs on the I/O thread (fastest, a call cannot be preempted); worker: in a worker thread, a call over --plugin-call-budget-ms is stopped').choices(ISOLATION_MODES).default(DEFAULTS.isolation))
   .option('--plugin-call-budget-ms <ms>', `CPU budget of one plugin call; over it the worker is terminated and --on-plugin-failure applies (worker isolation only; default ${DEFAULTS.pluginCallBudgetMs}, start gets 10×)`, parseIntStrict)
+  .option('--plugin-call-fuel <steps>', 'fuel per plugin call: a counter compiled into the plugin stops a call after this many loop iterations and calls, also inline (0: no counter)', parseIntStrict)
   .option('--plugin-memory-max-mb <n>', "cap on the plugin's linear memory; memory.grow fails above it and the plugin traps", parseIntStrict, DEFAULTS.pluginMemoryMaxMb)
   .addOption(new Option('--on-plugin-failure <policy>', 'after a trap or timeout: reload (fresh instance, channels kept), close (fresh instance, its channels closed), fail-closed (refuse everything until SIGHUP)').choices(FAILURE_POLICIES).default(DEFAULTS.onPluginFailure))
   .option('--ping-interval-ms <ms>', 'send a heartbeat (0\\n) after this much inbound silence; 0 disables', parseIntStrict, DEFAULTS.pingIntervalMs)

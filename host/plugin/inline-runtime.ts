@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { FailurePolicy } from '../config.js';
-import { PluginFailedError, PluginStartError, PluginTrapError } from '../errors.js';
+import { PluginFailedError, PluginOutOfFuelError, PluginStartError, PluginTrapError } from '../errors.js';
 import type { HostImports } from '../host-api/host.js';
 import { MAX_PLUGIN_PENDING_CALLS } from '../limits.js';
 import type { PluginHealth } from './health.js';
@@ -227,8 +227,9 @@ export class InlineRuntime implements PluginRuntime {
   #failed(exportName: string, channel: number, cause: unknown): void {
     this.#busy = false;
     this.#deferred = [];
+    const outOfFuel = this.#instance?.outOfFuel === true;
     this.#instance = undefined;
-    const err = new PluginTrapError(exportName, { cause });
+    const err = outOfFuel ? new PluginOutOfFuelError(exportName, this.spec.callFuel) : new PluginTrapError(exportName, { cause });
     this.#log.error({ code: err.code, export: exportName, channel, policy: this.#policy, err: cause }, err.message);
     this.#setHealth('restarting');
     if (channel !== 0) this.#owner.onChannelFailed(channel);
@@ -283,7 +284,7 @@ export class InlineRuntime implements PluginRuntime {
   }
 
   #createInstance(): PluginInstance {
-    let inst: PluginInstance;
+    let inst: PluginInstance | undefined;
     let error: string | null;
     this.#generation++;
     this.#host.timers?.reset(); // timers belong to the instance that armed them
@@ -292,12 +293,13 @@ export class InlineRuntime implements PluginRuntime {
       this.#busy = true;
       error = inst.start(this.#config);
     } catch (cause) {
-      throw new PluginStartError(`plugin ${this.spec.name} trapped in start: ${(cause as Error).message}`, { cause });
+      const what = inst?.outOfFuel === true ? `used up its fuel (${this.spec.callFuel} steps)` : 'trapped';
+      throw new PluginStartError(`plugin ${this.spec.name} ${what} in start: ${(cause as Error).message}`, { cause });
     } finally {
       this.#busy = false;
     }
     if (error !== null) throw new PluginStartError(`plugin ${this.spec.name} refused to start: ${error}`);
-    return inst;
+    return inst!;
   }
 
   #fail(err: PluginFailedError): void {

@@ -11,6 +11,7 @@
 import type { HostImports } from '../host-api/host.js';
 import { buildImports } from '../host-api/imports.js';
 import { PluginBadPointerError } from '../errors.js';
+import { FUEL_EXPORT } from './fuel.js';
 import { PluginMemory } from './memory.js';
 import type { PluginSpec } from './plugin-spec.js';
 import { MAX_PLUGIN_LOG_BYTES } from '../limits.js';
@@ -43,6 +44,9 @@ export class PluginInstance {
   readonly #handleMsg: CoreExports['handle-msg'];
   readonly #exports: CoreExports;
   readonly #hasPostStart: boolean;
+  /** The fuel counter (fuel.ts), refilled to `#callFuel` before every call; undefined without fuel. */
+  readonly #fuel: WebAssembly.Global | undefined;
+  readonly #callFuel: number;
 
   /** Instantiates `spec.module` with the host imports bound to `host`. */
   constructor(spec: PluginSpec, host: HostImports) {
@@ -53,10 +57,23 @@ export class PluginInstance {
     this.#realloc = this.#exports.cabi_realloc;
     this.#handleMsg = this.#exports['handle-msg'];
     this.#hasPostStart = spec.hasPostStart;
+    this.#callFuel = spec.callFuel;
+    this.#fuel = spec.callFuel > 0 ? (instance.exports[FUEL_EXPORT] as WebAssembly.Global | undefined) : undefined;
+  }
+
+  /** True when the last call trapped because it used up its fuel (rather than a trap of its own). */
+  get outOfFuel(): boolean {
+    return this.#fuel !== undefined && (this.#fuel.value as number) < 0;
+  }
+
+  #refuel(): void {
+    const fuel = this.#fuel;
+    if (fuel !== undefined) fuel.value = this.#callFuel;
   }
 
   /** Calls `start(config)`. Returns null on success or the plugin's error text. */
   start(config: string): string | null {
+    this.#refuel();
     const [ptr, len] = this.#lowerString(config);
     const ret = this.#exports.start(ptr, len) >>> 0;
     let error: string | null = null;
@@ -71,11 +88,13 @@ export class PluginInstance {
 
   /** Calls `stop()`. */
   stop(): void {
+    this.#refuel();
     this.#exports.stop();
   }
 
   /** Calls `handle-connect(channel, peer)`; true accepts the connection. */
   handleConnect(channel: number, peer: PeerInfo): boolean {
+    this.#refuel();
     const [ptr, len] = this.#lowerString(peer.address);
     const ok = this.#exports['handle-connect'](channel, ptr, len, peer.port, TRANSPORT_KINDS.indexOf(peer.transport), peer.resumed ? 1 : 0);
     return ok !== 0;
@@ -83,6 +102,7 @@ export class PluginInstance {
 
   /** Calls `handle-msg(channel, payload)`: the hot path, one realloc, one copy, one call. */
   handleMsg(channel: number, payload: Uint8Array): void {
+    this.#refuel();
     const len = payload.length;
     const ptr = this.#realloc(0, 0, 1, len) >>> 0;
     this.#mem.range(ptr, len).set(payload, ptr);
@@ -91,11 +111,13 @@ export class PluginInstance {
 
   /** Calls `handle-broken(channel, reason)` with the reason's discriminant. */
   handleBroken(channel: number, reasonCode: number): void {
+    this.#refuel();
     this.#exports['handle-broken'](channel, reasonCode);
   }
 
   /** Calls `handle-timer(token)` (world `timed-plugin`); does nothing for a plugin without it. */
   handleTimer(token: bigint): void {
+    this.#refuel();
     this.#exports['handle-timer']?.(token);
   }
 
@@ -104,6 +126,7 @@ export class PluginInstance {
    * The result is a `list<u8>` behind a return pointer: ptr at +0, len at +4.
    */
   snapshot(): Uint8Array {
+    this.#refuel();
     const ret = this.#exports.snapshot!() >>> 0;
     const ptr = this.#mem.readU32(ret);
     const len = this.#mem.readU32(ret + 4);
@@ -114,6 +137,7 @@ export class PluginInstance {
 
   /** Calls `restore(state)` (world `stateful-plugin`); `state` is copied into plugin memory. */
   restore(state: Uint8Array): void {
+    this.#refuel();
     const len = state.length;
     const ptr = this.#realloc(0, 0, 1, len) >>> 0;
     this.#mem.range(ptr, len).set(state, ptr);

@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { PluginForbiddenImportError, PluginLoadError, PluginNotComponentError, PluginWorldMismatchError } from '../errors.js';
 import { DEFAULT_PLUGIN_MEMORY_MAX_MB } from '../limits.js';
 import { binaryKind, readComponent } from './component-reader.js';
+import { instrumentFuel } from './fuel.js';
 import { capMemory, pagesForMb } from './memory-cap.js';
 import type { PluginSpec } from './plugin-spec.js';
 import { ABI_EXPORTS, ALLOWED_IMPORTS, STATEFUL_EXPORTS, TIMER_EXPORT, WIT_PACKAGE, WIT_WORLD, WORLD_EXPORTS, findWitDir, worldFor } from './world.js';
@@ -23,6 +24,8 @@ const REQUIRED_EXPORTS = [...ABI_EXPORTS, ...WORLD_EXPORTS];
 export interface LoadOptions {
   /** Cap on the plugin's linear memory, in MiB (rewritten into the module). Default 64. */
   memoryMaxMb?: number;
+  /** Fuel (steps: loop iterations and calls) per plugin call; 0 = no fuel counter. Default 0. */
+  callFuel?: number;
 }
 
 /**
@@ -68,7 +71,16 @@ export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<
   } catch (cause) {
     throw new PluginLoadError(path, `${path}: ${(cause as Error).message} (raise --plugin-memory-max-mb)`, { cause });
   }
-  const module = capped.bytes === main.bytes ? main.module : await WebAssembly.compile(capped.bytes as Uint8Array<ArrayBuffer>);
+  let core = capped.bytes;
+  const callFuel = opts.callFuel ?? 0;
+  if (callFuel > 0) {
+    try {
+      core = await instrumentFuel(core);
+    } catch (cause) {
+      throw new PluginLoadError(path, `${path}: cannot add a fuel counter: ${(cause as Error).message}`, { cause });
+    }
+  }
+  const module = core === main.bytes ? main.module : await WebAssembly.compile(core as Uint8Array<ArrayBuffer>);
   return Object.freeze({
     path,
     name: basename(path).replace(/\.wasm$/, ''),
@@ -81,6 +93,7 @@ export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<
     timed,
     hasPostSnapshot: exports.has('cabi_post_snapshot'),
     maxMemoryPages: capped.maxPages,
+    callFuel,
   });
 }
 

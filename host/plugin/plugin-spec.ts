@@ -28,4 +28,6 @@ export interface PluginSpec {
   readonly hasPostSnapshot: boolean;
   /** Most pages of 64 KiB the plugin's memory may grow to (the module's maximum was rewritten to it). */
   readonly maxMemoryPages: number;
+  /** Fuel per call (steps; the module carries a fuel counter, see fuel.ts), 0 when none. */
+  readonly callFuel: number;
 }

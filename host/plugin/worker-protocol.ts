@@ -56,6 +56,7 @@ export interface InitMessage {
   readonly name: string;
   readonly config: string;
   readonly maxFrameBytes: number;
+  readonly callFuel: number;
   readonly ctl: SharedArrayBuffer;
 }
 

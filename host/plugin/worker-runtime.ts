@@ -19,7 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { FailurePolicy } from '../config.js';
-import { PluginFailedError, PluginStartError, PluginTimeoutError, PluginTrapError } from '../errors.js';
+import { PluginFailedError, PluginOutOfFuelError, PluginStartError, PluginTimeoutError, PluginTrapError } from '../errors.js';
 import type { HostImports } from '../host-api/host.js';
 import { MAX_PLUGIN_PENDING_CALLS } from '../limits.js';
 import type { PluginHealth } from './health.js';
@@ -269,6 +269,7 @@ export class WorkerRuntime implements PluginRuntime {
       name: this.spec.name,
       config: this.#config,
       maxFrameBytes: this.#maxFrameBytes,
+      callFuel: this.spec.callFuel,
       ctl: this.#ctlBuffer,
     });
     return started;
@@ -301,7 +302,9 @@ export class WorkerRuntime implements PluginRuntime {
     if (msg.failedAt >= 0) {
       const calls = decodeCalls(inflight.bytes);
       const failed = calls[msg.failedAt];
-      this.#failed(failed.kind, failed.channel, calls.slice(msg.failedAt + 1), new PluginTrapError(CALL_EXPORTS[failed.kind], { cause: fromWire(msg.error) }), msg.error);
+      const exportName = CALL_EXPORTS[failed.kind];
+      const err = msg.error?.code === 'PB_ERR_PLUGIN_OUT_OF_FUEL' ? new PluginOutOfFuelError(exportName, this.spec.callFuel) : new PluginTrapError(exportName, { cause: fromWire(msg.error) });
+      this.#failed(failed.kind, failed.channel, calls.slice(msg.failedAt + 1), err, msg.error);
       return;
     }
     this.#flush();
@@ -368,7 +371,7 @@ export class WorkerRuntime implements PluginRuntime {
   }
 
   /** A call failed: apply the failure policy; `unrun` are the calls to hand the next instance. */
-  #failed(kind: number, channel: number, unrun: Call[], err: PluginTrapError | PluginTimeoutError, wire: WireError | null): void {
+  #failed(kind: number, channel: number, unrun: Call[], err: PluginTrapError | PluginTimeoutError | PluginOutOfFuelError, wire: WireError | null): void {
     const exportName = CALL_EXPORTS[kind];
     this.#log.error({ code: err.code, export: exportName, channel, policy: this.#policy, err: wire ?? err.cause ?? err }, err.message);
     this.#setHealth('restarting');

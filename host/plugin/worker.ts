@@ -158,7 +158,9 @@ function runBatch(id: number, bytes: Uint8Array): void {
       }
     } catch (err) {
       failedAt = i;
-      error = toWireError(err);
+      error = inst.outOfFuel
+        ? { name: 'PluginOutOfFuelError', code: 'PB_ERR_PLUGIN_OUT_OF_FUEL', message: `used up its fuel of ${init.callFuel} steps` }
+        : toWireError(err);
       return false;
     } finally {
       leave();

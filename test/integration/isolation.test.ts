@@ -237,6 +237,27 @@ describe('worker isolation: CPU budget', () => {
   });
 });
 
+describe('fuel: a CPU budget counted inside the plugin', () => {
+  it('stops a call looping forever on the I/O thread (inline) and serves the others again', async () => {
+    await start({ pluginCallFuel: 1_000_000 });
+    const ms = await recoveryMs('L');
+    expect(await waitLog((l) => l.code === 'PB_ERR_PLUGIN_OUT_OF_FUEL')).toMatchObject({ export: 'handle-msg' });
+    expect(tb!.broker.stats().closed['plugin-failed']).toBe(1);
+    console.log(`[inline] recovery after infinite loop (fuel 1e6 steps): ${ms.toFixed(1)} ms`);
+  });
+
+  it('stops a start that never returns (inline)', async () => {
+    await expect(start({ pluginCallFuel: 1_000_000, pluginConfig: 'loop' })).rejects.toMatchObject({ code: 'PB_ERR_PLUGIN_START_FAILED' });
+  });
+
+  it('stops a looping call in a worker before the watchdog has to', async () => {
+    await start({ isolation: 'worker', pluginCallBudgetMs: 5000, pluginCallFuel: 1_000_000 });
+    const ms = await recoveryMs('L');
+    await waitLog((l) => l.code === 'PB_ERR_PLUGIN_OUT_OF_FUEL');
+    expect(ms).toBeLessThan(5000);
+  });
+});
+
 describe('memory cap', () => {
   it('refuses a cap below 1 MiB as an invalid option', async () => {
     await expect(start({ pluginMemoryMaxMb: 0 })).rejects.toMatchObject({ code: 'PB_ERR_INVALID_OPTION', option: 'pluginMemoryMaxMb' });
