@@ -15,6 +15,7 @@ import { CLOSE_LINGER_MS } from './limits.js';
 import { createGroupsImports } from './host-api/groups.js';
 import { createHostImports, type HostImports } from './host-api/host.js';
 import { createTimersImports } from './host-api/timers.js';
+import { createUpstreamsImports } from './host-api/upstreams.js';
 import { createLogger } from './log.js';
 import { loadPlugin } from './plugin/loader.js';
 import type { PluginHealth } from './plugin/health.js';
@@ -24,6 +25,7 @@ import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/r
 import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world.js';
 import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
+import { Upstreams } from './routing/upstreams.js';
 import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
 import type { Transport } from './transport/transport.js';
 
@@ -62,6 +64,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   readonly #policy: ConnectionPolicy;
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
+  readonly #upstreams: Upstreams;
   #sweeper: NodeJS.Timeout | undefined;
 
   /** Validates options; nothing is opened until `start`. */
@@ -83,6 +86,10 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     });
     this.#heartbeat = Object.freeze({ pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs, authDeadlineMs: o.authDeadlineMs });
     this.#admission = new Admission({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
+    // Upstream channels: the client framing and size limits, but no rate limit or auth gate (the
+    // broker chose to talk to these nodes).
+    const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
+    this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this, policy: upstreamPolicy, arena: this.#arena, log: this.log });
   }
 
   /** Address the listener is bound to (after `start`). */
@@ -228,6 +235,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       ...createHostImports(this.#router, log),
       groups: createGroupsImports(this.#router, { maxFrameBytes: this.options.maxFrameBytes }),
       timers: createTimersImports(timers, spec.timed),
+      upstreams: createUpstreamsImports(this.#upstreams),
     };
     runtime = await createRuntime(this.options.isolation, {
       spec,
@@ -331,7 +339,8 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   }
 
   *liveChannels(): Iterable<readonly [number, PeerInfo]> {
-    for (const conn of this.#registry.list()) if (conn.state === 'open') yield [conn.id, conn.peerInfo(true)] as const;
+    // Upstream channels are not replayed: they belong to the instance that opened them (closed on reset).
+    for (const conn of this.#registry.list()) if (conn.state === 'open' && !this.#upstreams.has(conn.id)) yield [conn.id, conn.peerInfo(true)] as const;
   }
 
   onInstanceReplaced(): void {

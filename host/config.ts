@@ -6,6 +6,8 @@
  */
 import type { Logger } from 'pino';
 import { InvalidOptionError } from './errors.js';
+import { BALANCE_POLICIES, type BalancePolicy, type UpstreamNode } from './routing/balancer.js';
+import type { UpstreamService } from './routing/upstreams.js';
 import {
   DEFAULT_HOST,
   DEFAULT_LISTEN_BACKLOG,
@@ -20,6 +22,7 @@ import {
   DEFAULT_PRE_AUTH_MAX_FRAMES,
   DEFAULT_RATE_BURST,
   MAX_FRAME_BYTES_CEILING,
+  MAX_UPSTREAM_KEY_BYTES,
 } from './limits.js';
 import { DEFAULT_PLUGIN_CALL_BUDGET_MS, DEFAULT_PLUGIN_MEMORY_MAX_MB, PLUGIN_MEMORY_MAX_MB_CEILING } from './limits.js';
 
@@ -98,10 +101,24 @@ export interface BrokerOptions {
   maxConnectionsPerIp?: number;
   /** New connections per second per client IP (bursts up to the same number); 0 = no cap. Default 0. */
   acceptRatePerIp?: number;
+  /**
+   * Upstream services by logical name (`upstream-open`): each maps to its nodes and a policy,
+   * either as an object or as the CLI's text `host:port,host:port[/policy]`
+   * (`{ logic: '127.0.0.1:7001,127.0.0.1:7002/least-connections' }`). Policy default: round-robin.
+   */
+  upstream?: Readonly<Record<string, string | UpstreamServiceOptions>>;
   /** pino level. Default `info`. Ignored when `logger` is given. */
   logLevel?: LogLevelName;
   /** A pino logger to use instead of the default one (stdout JSON). */
   logger?: Logger;
+}
+
+/** One upstream service as an object (`BrokerOptions.upstream`). */
+export interface UpstreamServiceOptions {
+  /** `host:port` texts (`[::1]:7001` for IPv6) or `{ host, port }`. At least one. */
+  nodes: readonly (string | UpstreamNode)[];
+  /** Default `round-robin`. */
+  policy?: BalancePolicy;
 }
 
 /** Every option, resolved and validated. */
@@ -134,6 +151,7 @@ export interface ResolvedOptions {
   readonly acceptRatePerIp: number;
   readonly logLevel: LogLevelName;
   readonly logger: Logger | undefined;
+  readonly upstream: Readonly<Record<string, UpstreamService>>;
 }
 
 /** Defaults for every optional field of `BrokerOptions`. */
@@ -162,6 +180,7 @@ export const DEFAULTS = Object.freeze({
   maxConnectionsPerIp: 0,
   acceptRatePerIp: 0,
   logLevel: 'info' as LogLevelName,
+  upstream: Object.freeze({}) as Readonly<Record<string, UpstreamService>>,
 });
 
 /**
@@ -215,10 +234,63 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
     throw new InvalidOptionError('idleTimeoutMs', o.idleTimeoutMs, `above pingIntervalMs (${o.pingIntervalMs}) so that a ping can be answered before the timeout, or 0`);
   }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new InvalidOptionError('logLevel', o.logLevel, `one of ${LOG_LEVELS.join(', ')}`);
+  (o as { upstream: Readonly<Record<string, UpstreamService>> }).upstream = resolveUpstreams(o.upstream as BrokerOptions['upstream']);
   if (o.maxOutboundBytes < o.maxFrameBytes) {
     throw new InvalidOptionError('maxOutboundBytes', o.maxOutboundBytes, `at least maxFrameBytes (${o.maxFrameBytes}) so that one full frame fits`);
   }
   return Object.freeze(o);
+}
+
+/**
+ * Validates `BrokerOptions.upstream` into services with parsed nodes.
+ * @throws {InvalidOptionError} naming the service and what is wrong.
+ */
+function resolveUpstreams(value: BrokerOptions['upstream']): Readonly<Record<string, UpstreamService>> {
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError('upstream', value, 'an object: service name → nodes');
+  const out: Record<string, UpstreamService> = {};
+  for (const [name, svc] of Object.entries(value)) {
+    if (name.length === 0 || Buffer.byteLength(name) > MAX_UPSTREAM_KEY_BYTES) {
+      throw new InvalidOptionError('upstream', name, `a service name of 1 to ${MAX_UPSTREAM_KEY_BYTES} bytes`);
+    }
+    const spec = typeof svc === 'string' ? parseUpstreamText(name, svc) : svc;
+    if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.nodes) || spec.nodes.length === 0) {
+      throw new InvalidOptionError('upstream', svc, `service '${name}': at least one node`);
+    }
+    const policy = spec.policy ?? 'round-robin';
+    if (!BALANCE_POLICIES.includes(policy)) throw new InvalidOptionError('upstream', policy, `service '${name}': a policy among ${BALANCE_POLICIES.join(', ')}`);
+    const nodes = spec.nodes.map((n) => parseNode(name, n));
+    out[name] = Object.freeze({ nodes: Object.freeze(nodes), policy });
+  }
+  return Object.freeze(out);
+}
+
+/** `host:port,host:port[/policy]` → the object form. */
+function parseUpstreamText(name: string, text: string): UpstreamServiceOptions {
+  const slash = text.lastIndexOf('/');
+  const nodesText = slash === -1 ? text : text.slice(0, slash);
+  const policy = slash === -1 ? undefined : (text.slice(slash + 1) as BalancePolicy);
+  const nodes = nodesText.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+  if (nodes.length === 0) throw new InvalidOptionError('upstream', text, `service '${name}': host:port[,host:port…][/policy]`);
+  return { nodes, policy };
+}
+
+function parseNode(service: string, node: string | UpstreamNode): UpstreamNode {
+  let host: unknown;
+  let port: unknown;
+  if (typeof node === 'string') {
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(node);
+    if (m === null) throw new InvalidOptionError('upstream', node, `service '${service}': a node as host:port`);
+    host = m[1] ?? m[2];
+    port = Number(m[3]);
+  } else if (node !== null && typeof node === 'object') {
+    host = node.host;
+    port = node.port;
+  }
+  if (typeof host !== 'string' || host.length === 0) throw new InvalidOptionError('upstream', node, `service '${service}': a node with a host`);
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidOptionError('upstream', node, `service '${service}': a node with a port from 1 to 65535`);
+  }
+  return Object.freeze({ host, port });
 }
 
 const KNOWN_OPTIONS = new Set(['plugin', 'logger', 'pluginCallFuel', ...Object.keys(DEFAULTS)]);

@@ -62,3 +62,13 @@ export const MAX_GROUPS_PER_CHANNEL = 1024;
 export const FAN_OUT_SLAB_BYTES = 256 * 1024;
 /** Timers one plugin may have armed at once. */
 export const MAX_PLUGIN_TIMERS = 100_000;
+/** First ejection of an upstream node that refused or dropped a connection lasts about this long (jittered). */
+export const UPSTREAM_EJECT_BASE_MS = 100;
+/** Longest ejection of an upstream node: the backoff doubles per consecutive failure up to this. */
+export const UPSTREAM_EJECT_MAX_MS = 10_000;
+/** Points per node on the consistent-hash ring (more: a more even spread). */
+export const UPSTREAM_HASH_POINTS_PER_NODE = 160;
+/** Longest service name or hash key a plugin may pass to `upstream-open`, in bytes of UTF-8. */
+export const MAX_UPSTREAM_KEY_BYTES = 256;
+/** How long connecting to an upstream node may take before it counts as refused. */
+export const UPSTREAM_CONNECT_TIMEOUT_MS = 2000;

@@ -21,6 +21,13 @@ function parsePositiveNumber(value: string): number {
   return n;
 }
 
+/** Collects repeated `--upstream name=host:port,…[/policy]` into `{ name: text }` (config.ts parses the text). */
+function collectUpstream(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected name=host:port[,host:port…][/policy]');
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
 /** Runs a command; a failure prints `broker: <message>` (with its code) and exits non-zero. */
 function asyncAction<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
@@ -71,6 +78,7 @@ program
   .option('--max-connections-per-ip <n>', 'open connections per client IP at most; 0 = no cap', parseIntStrict, DEFAULTS.maxConnectionsPerIp)
   .option('--accept-rate-per-ip <n>', 'new connections per second per client IP (bursts up to n); 0 = no cap', parseIntStrict, DEFAULTS.acceptRatePerIp)
   .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT: how long queued frames may take to reach their peers before every channel is closed', parseIntStrict, DEFAULTS.drainTimeoutMs)
+  .option('--upstream <name=host:port,…[/policy]>', 'an upstream service the plugin opens channels to by name (upstream-open); repeat for more services; policy: round-robin (default), least-connections or consistent-hash', collectUpstream)
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default(DEFAULTS.logLevel))
   .addHelpText(
     'after',

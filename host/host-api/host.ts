@@ -9,6 +9,7 @@ import { PLUGIN_LOG_LEVELS } from '../plugin/world.js';
 import type { Router } from '../routing/router.js';
 import type { GroupsImports } from './groups.js';
 import type { TimersImports } from './timers.js';
+import type { UpstreamsImports } from './upstreams.js';
 
 /** What a plugin instance may call, with arguments lifted out of its linear memory. */
 export interface HostImports {
@@ -29,6 +30,8 @@ export interface HostImports {
   groups?: GroupsImports;
   /** Interface `timers`; absent where it is not offered: `timer-set` then returns false. */
   timers?: TimersImports;
+  /** Interface `upstreams`; absent where it is not offered: `upstream-open` then returns 0. */
+  upstreams?: UpstreamsImports;
 }
 
 /** Builds the `host` interface of one plugin over `router`, logging to `logger`. */

@@ -3,9 +3,9 @@
  * pairs out of the plugin's memory (bounds-checked) and hands typed values to the `host`
  * interface. Core signatures follow the canonical ABI flattening of `wit/plugin.wit`.
  */
-import { MAX_GROUP_NAME_BYTES, MAX_PLUGIN_LOG_BYTES } from '../limits.js';
+import { MAX_GROUP_NAME_BYTES, MAX_PLUGIN_LOG_BYTES, MAX_UPSTREAM_KEY_BYTES } from '../limits.js';
 import type { PluginMemory } from '../plugin/memory.js';
-import { GROUPS_IMPORT_MODULE, HOST_IMPORT_MODULE, TIMERS_IMPORT_MODULE } from '../plugin/world.js';
+import { GROUPS_IMPORT_MODULE, HOST_IMPORT_MODULE, TIMERS_IMPORT_MODULE, UPSTREAMS_IMPORT_MODULE } from '../plugin/world.js';
 import type { HostImports } from './host.js';
 
 /** The import object for `new WebAssembly.Instance(module, imports)`. */
@@ -62,6 +62,16 @@ export function buildImports(host: HostImports, mem: PluginMemory): WebAssembly.
       'timer-cancel'(token: bigint): number {
         const t = host.timers;
         return t !== undefined && t.timerCancel(BigInt.asUintN(64, token)) ? 1 : 0;
+      },
+    },
+    [UPSTREAMS_IMPORT_MODULE]: {
+      'upstream-open'(sPtr: number, sLen: number, kPtr: number, kLen: number): number {
+        const u = host.upstreams;
+        if (u === undefined) return 0;
+        // One byte of slack past the limit, so that an over-long name or key is refused, not cut.
+        const service = mem.readString(sPtr >>> 0, sLen >>> 0, MAX_UPSTREAM_KEY_BYTES + 1);
+        const key = mem.readString(kPtr >>> 0, kLen >>> 0, MAX_UPSTREAM_KEY_BYTES + 1);
+        return u.upstreamOpen(service, key);
       },
     },
   };

@@ -287,7 +287,9 @@ export class InlineRuntime implements PluginRuntime {
     let inst: PluginInstance | undefined;
     let error: string | null;
     this.#generation++;
-    this.#host.timers?.reset(); // timers belong to the instance that armed them
+    // Timers and upstream channels belong to the instance that armed or opened them.
+    this.#host.timers?.reset();
+    this.#host.upstreams?.reset();
     try {
       inst = new PluginInstance(this.spec, this.#host);
       this.#busy = true;

@@ -30,11 +30,16 @@ export const GROUPS_FUNCTIONS: readonly string[] = ['group-join', 'group-leave',
 export const TIMERS_IMPORT_MODULE = 'plugbroker:plugin/timers@0.1.0';
 /** Functions of the `timers` interface. */
 export const TIMERS_FUNCTIONS: readonly string[] = ['timer-set', 'timer-cancel'];
+/** Core import module of the `upstreams` interface. */
+export const UPSTREAMS_IMPORT_MODULE = 'plugbroker:plugin/upstreams@0.1.0';
+/** Functions of the `upstreams` interface. */
+export const UPSTREAMS_FUNCTIONS: readonly string[] = ['upstream-open'];
 /** Every core import a plugin may have: import module → its functions. */
 export const ALLOWED_IMPORTS: ReadonlyMap<string, readonly string[]> = new Map([
   [HOST_IMPORT_MODULE, HOST_FUNCTIONS],
   [GROUPS_IMPORT_MODULE, GROUPS_FUNCTIONS],
   [TIMERS_IMPORT_MODULE, TIMERS_FUNCTIONS],
+  [UPSTREAMS_IMPORT_MODULE, UPSTREAMS_FUNCTIONS],
 ]);
 /** The export of worlds `timed-plugin` and `stateful-timed-plugin`. */
 export const TIMER_EXPORT = 'handle-timer';

@@ -59,6 +59,7 @@ describe('resolveOptions', () => {
         onPluginFailure: 'reload',
         pluginCallBudgetMs: 1000,
         pluginMemoryMaxMb: 64,
+        upstream: {},
         logLevel: 'info',
         logger: undefined,
       });

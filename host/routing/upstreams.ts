@@ -1,0 +1,156 @@
+/**
+ * `Upstreams`: logical service name → nodes, and the channels the plugin opened to them. A plugin
+ * asks for a service by name (`upstream-open`); the service's `Balancer` picks a node; the channel
+ * is an ordinary `Connection` (same framing, limits, heartbeats and outbound batching as a client
+ * connection) registered under a fresh handle, so `channel-send`, `channel-close`, groups,
+ * `handle-msg` and `handle-broken` work on it unchanged. The plugin never sees an address.
+ *
+ * A node that refuses a connection, drops one, breaks the framing or stops answering heartbeats is
+ * ejected (see balancer.ts); the channel ends with `handle-broken` and the plugin's next open goes
+ * to another node. No plugin import here: frames and closes go to the broker's `ConnectionEvents`.
+ */
+import type { Logger } from 'pino';
+import { Connection, type ConnectionEvents, type ConnectionPolicy } from '../connection/connection.js';
+import type { OutboundArena } from '../connection/outbound-arena.js';
+import type { ConnectionRegistry } from '../connection/registry.js';
+import type { FrameError } from '../errors.js';
+import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../limits.js';
+import type { CloseReason } from '../plugin/world.js';
+import { connectTcp } from '../transport/tcp-connect.js';
+import { Balancer, type BalancePolicy, type BalancerOptions, type UpstreamNode } from './balancer.js';
+
+/** One service as configured. */
+export interface UpstreamService {
+  readonly nodes: readonly UpstreamNode[];
+  readonly policy: BalancePolicy;
+}
+
+/** What `Upstreams` needs from the broker. */
+export interface UpstreamsDeps {
+  readonly registry: ConnectionRegistry;
+  /** Where frames and closes of upstream channels go (the broker: to the plugin). */
+  readonly events: ConnectionEvents;
+  /** Limits of upstream connections (the client limits without rate limits and auth gate). */
+  readonly policy: ConnectionPolicy;
+  readonly arena: OutboundArena;
+  readonly log: Logger;
+  readonly connectTimeoutMs?: number;
+  readonly balancer?: BalancerOptions;
+  /** Clock for ejections, ms. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Close reasons that count against the node: it refused, dropped, broke the framing or went silent. */
+const NODE_FAILURES: ReadonlySet<CloseReason> = new Set(['peer-closed', 'protocol-error', 'heartbeat-timeout']);
+
+interface UpstreamChannel {
+  readonly service: string;
+  readonly balancer: Balancer;
+  readonly node: number;
+  connected: boolean;
+}
+
+export class Upstreams implements ConnectionEvents {
+  readonly #services = new Map<string, Balancer>();
+  readonly #channels = new Map<number, UpstreamChannel>();
+  readonly #deps: UpstreamsDeps;
+  readonly #now: () => number;
+
+  constructor(services: Readonly<Record<string, UpstreamService>>, deps: UpstreamsDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    for (const [name, svc] of Object.entries(services)) this.#services.set(name, new Balancer(svc.nodes, svc.policy, deps.balancer));
+  }
+
+  /**
+   * Opens a channel to a node of `service`, chosen by its policy (`key` for consistent-hash).
+   * Returns the channel handle at once (frames may be sent before the connection is up), or 0 when
+   * the service is unknown or all its nodes are ejected.
+   */
+  open(service: string, key: string): number {
+    const balancer = this.#services.get(service);
+    if (balancer === undefined) return 0;
+    const node = balancer.pick(key, this.#now());
+    if (node === -1) return 0;
+    const { host, port } = balancer.node(node);
+    const id = this.#deps.registry.allocateId();
+    const entry: UpstreamChannel = { service, balancer, node, connected: false };
+    const transport = connectTcp(host, port, this.#deps.connectTimeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS, {
+      onConnected: () => {
+        entry.connected = true;
+        balancer.connected(node);
+      },
+    });
+    this.#channels.set(id, entry);
+    balancer.opened(node);
+    const conn = new Connection(id, transport, this, this.#deps.policy, this.#deps.arena);
+    this.#deps.registry.add(conn);
+    conn.open();
+    this.#deps.log.debug({ connId: id, service, node: `${host}:${port}` }, 'upstream channel opened');
+    return id;
+  }
+
+  /** Whether `channel` is an upstream channel. */
+  has(channel: number): boolean {
+    return this.#channels.has(channel);
+  }
+
+  /** Open upstream channels. */
+  get size(): number {
+    return this.#channels.size;
+  }
+
+  /** Whether the node `index` of `service` is ejected now (for tests and status). */
+  isEjected(service: string, index: number): boolean {
+    return this.#services.get(service)?.isEjected(index, this.#now()) ?? false;
+  }
+
+  /** Open channels to the node `index` of `service`. */
+  activeChannels(service: string, index: number): number {
+    return this.#services.get(service)?.active(index) ?? 0;
+  }
+
+  /**
+   * Closes every upstream channel without telling the plugin (the instance that opened them is
+   * gone: a fresh one after a trap or a swap opens its own).
+   */
+  closeAll(): void {
+    for (const id of [...this.#channels.keys()]) this.#deps.registry.get(id)?.close('plugin-failed', false);
+  }
+
+  // ConnectionEvents of upstream connections: node bookkeeping, then the broker.
+  onFrame(conn: Connection, body: Buffer): void {
+    this.#deps.events.onFrame(conn, body);
+  }
+
+  onClosed(conn: Connection, reason: CloseReason, notifyPlugin: boolean): void {
+    const entry = this.#channels.get(conn.id);
+    if (entry !== undefined) {
+      this.#channels.delete(conn.id);
+      entry.balancer.closed(entry.node);
+      if (NODE_FAILURES.has(reason)) {
+        const ejectedMs = entry.balancer.failed(entry.node, this.#now());
+        if (ejectedMs > 0) {
+          const { host, port } = entry.balancer.node(entry.node);
+          this.#deps.log.warn(
+            { service: entry.service, node: `${host}:${port}`, reason, connected: entry.connected, ejectedMs },
+            entry.connected ? 'upstream node dropped a connection: ejected' : 'upstream node refused a connection: ejected',
+          );
+        }
+      }
+    }
+    this.#deps.events.onClosed(conn, reason, notifyPlugin);
+  }
+
+  onProtocolError(conn: Connection, err: FrameError): void {
+    this.#deps.events.onProtocolError(conn, err);
+  }
+
+  onLimit(conn: Connection, what: 'rate-drop' | 'rate-close' | 'pre-auth-exceeded' | 'slow-consumer'): void {
+    this.#deps.events.onLimit(conn, what);
+  }
+
+  onTransportClosed(): void {
+    // Upstream connections were never admitted by the listener's caps: nothing to release.
+  }
+}
