@@ -62,6 +62,7 @@ export const SERVERS = [
   },
   plugbroker('plugbroker'),
   plugbroker('plugbroker-worker', ['--isolation', 'worker']),
+  plugbroker('plugbroker-fuel', ['--plugin-call-fuel', '10000000']),
 ];
 
 /** The server every ratio is computed against. */
