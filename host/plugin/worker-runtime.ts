@@ -87,6 +87,8 @@ export class WorkerRuntime implements PluginRuntime {
   #flushScheduled = false;
   /** Calls wait while a swap's `restore` state is not there yet. */
   #gated = false;
+  /** Swapped out (hot swap): finishing its queue, then gone; failures no longer restart it. */
+  #detached = false;
   /** Channels whose connect was queued and whose broken was not: their peers, for resumed replays. */
   readonly #connected = new Map<number, PeerInfo>();
   #onStarted: ((msg: StartedMessage) => void) | undefined;
@@ -157,6 +159,7 @@ export class WorkerRuntime implements PluginRuntime {
   }
 
   async detach(withSnapshot: boolean): Promise<Uint8Array | null> {
+    this.#detached = true;
     let state: Promise<Uint8Array | null> = Promise.resolve(null);
     if (withSnapshot && this.spec.stateful && this.#phase === 'ready') {
       state = new Promise((resolve) => (this.#onSnapshot = resolve));
@@ -252,7 +255,9 @@ export class WorkerRuntime implements PluginRuntime {
     this.#phase = 'starting';
     this.#generation++;
     Atomics.store(this.#ctl, CTL_IN_CALL, 0);
-    const worker = new Worker(await workerEntry());
+    const entry = await workerEntry();
+    if ((this.#phase as Phase) === 'closed') return { type: 'started', error: { name: 'Error', message: 'runtime stopped' }, refused: false, memoryBytes: 0 };
+    const worker = new Worker(entry);
     this.#worker = worker;
     this.#watchdog.armed = true;
     worker.on('message', (msg: FromWorker) => this.#onMessage(worker, msg));
@@ -381,9 +386,10 @@ export class WorkerRuntime implements PluginRuntime {
       this.#connected.delete(channel);
       this.#owner.onChannelFailed(channel);
     }
-    if (kind === CALL_STOP || kind === CALL_SNAPSHOT) {
-      // Shutting down or swapping out: nothing to restart.
-      if (kind === CALL_SNAPSHOT) this.#onSnapshot?.(null);
+    if (kind === CALL_STOP || kind === CALL_SNAPSHOT || this.#detached) {
+      // Shutting down or swapped out: nothing to restart (a swapped-out runtime's failure policy
+      // is the new plugin's business).
+      this.#onSnapshot?.(null); // a snapshot still queued will not run
       this.#phase = 'closed';
       this.#closeWorker();
       this.#idle();
