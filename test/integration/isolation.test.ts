@@ -70,6 +70,10 @@ async function recoveryMs(hostile: string): Promise<number> {
   await echo(bystander, 'after', RECOVERY_BOUND_MS);
   const ms = performance.now() - t0;
   expect(ms).toBeLessThan(RECOVERY_BOUND_MS);
+  // The failure is counted and logged with its code.
+  expect(tb!.broker.stats().pluginTraps).toBeGreaterThanOrEqual(1);
+  expect(tb!.logs.some((l) => typeof l.code === 'string' && /^PB_ERR_PLUGIN_(TRAP|TIMEOUT|OUT_OF_FUEL)$/.test(l.code) && l.level === 50)).toBe(true);
+  expect(tb!.logs.some((l) => l.msg === 'plugin restarted')).toBe(true);
   const fresh = await connect();
   await echo(fresh, 'fresh');
   return ms;
@@ -259,6 +263,12 @@ describe('fuel: a CPU budget counted inside the plugin', () => {
 });
 
 describe('memory cap', () => {
+  it('refuses at load a plugin whose initial memory is above the cap, naming the option', async () => {
+    await expect(start({ plugin: fixture('big-memory'), pluginMemoryMaxMb: 1 })).rejects.toMatchObject({ code: 'PB_ERR_PLUGIN_LOAD' });
+    await start({ plugin: fixture('big-memory'), pluginMemoryMaxMb: 2 });
+    expect(tb!.broker.pluginMemoryBytes).toBe(2 * 1024 * 1024);
+  });
+
   it('refuses a cap below 1 MiB as an invalid option', async () => {
     await expect(start({ pluginMemoryMaxMb: 0 })).rejects.toMatchObject({ code: 'PB_ERR_INVALID_OPTION', option: 'pluginMemoryMaxMb' });
   });
