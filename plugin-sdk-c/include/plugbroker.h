@@ -187,6 +187,141 @@ static inline void pb_log(pb_log_level level, const char *message) {
 static inline uint64_t pb_now_ms(void) { return pb_raw_now_ms(); }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Groups (WIT interface `groups`): named sets of channels, one frame to all members            */
+
+#define PB_GROUPS_MODULE "plugbroker:plugin/groups@0.1.0"
+
+__attribute__((import_module(PB_GROUPS_MODULE), import_name("group-join")))
+int32_t pb_raw_group_join(const char *group, size_t group_len, uint32_t ch);
+__attribute__((import_module(PB_GROUPS_MODULE), import_name("group-leave")))
+int32_t pb_raw_group_leave(const char *group, size_t group_len, uint32_t ch);
+__attribute__((import_module(PB_GROUPS_MODULE), import_name("group-send")))
+uint32_t pb_raw_group_send(const char *group, size_t group_len, const void *ptr, size_t len, uint32_t except);
+__attribute__((import_module(PB_GROUPS_MODULE), import_name("group-size")))
+uint32_t pb_raw_group_size(const char *group, size_t group_len);
+
+/**
+ * Adds `ch` to the group named by the NUL-terminated UTF-8 `group` (1 to 256 bytes). Joining twice
+ * is a no-op that returns true. Returns false when the channel is dead or closing, the name is
+ * empty or too long, or the channel is already in 1024 groups. A channel leaves all its groups
+ * when it ends.
+ */
+static inline bool pb_group_join(const char *group, pb_channel ch) {
+    return pb_raw_group_join(group, pb_strlen(group), ch) != 0;
+}
+
+/** Removes `ch` from `group`. Returns false when it was not a member. */
+static inline bool pb_group_leave(const char *group, pb_channel ch) {
+    return pb_raw_group_leave(group, pb_strlen(group), ch) != 0;
+}
+
+/**
+ * Queues one frame with the `len` bytes at `data` for every member of `group` except `except`
+ * (0: nobody). The broker encodes it once and copies the bytes before returning.
+ * @return how many members it was queued for (0: no such group, or the payload is too large).
+ */
+static inline uint32_t pb_group_send(const char *group, const void *data, size_t len, pb_channel except) {
+    return pb_raw_group_send(group, pb_strlen(group), data, len, except);
+}
+
+/** Number of members of `group` (0 when it does not exist). */
+static inline uint32_t pb_group_size(const char *group) {
+    return pb_raw_group_size(group, pb_strlen(group));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Upstreams (WIT interface `upstreams`): channels to other servers, by logical service name    */
+
+#define PB_UPSTREAMS_MODULE "plugbroker:plugin/upstreams@0.1.0"
+
+__attribute__((import_module(PB_UPSTREAMS_MODULE), import_name("upstream-open")))
+uint32_t pb_raw_upstream_open(const char *service, size_t service_len, const char *key, size_t key_len);
+
+/**
+ * Opens a channel to one node of `service` (a name from `broker serve --upstream`), chosen by the
+ * service's policy; `key` picks the node for `consistent-hash` ("" otherwise). Both are
+ * NUL-terminated UTF-8, at most 256 bytes. The channel is used like a client's: `pb_channel_send`,
+ * `pb_channel_close`, groups; the node's frames arrive in `pb_on_message` and one `pb_on_broken`
+ * ends it (no `pb_on_connect`). Returns 0 when the service is unknown or every node is ejected.
+ */
+static inline pb_channel pb_upstream_open(const char *service, const char *key) {
+    return pb_raw_upstream_open(service, pb_strlen(service), key, pb_strlen(key));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Timers (WIT interface `timers` and world `timed-plugin`)                                   */
+
+#define PB_TIMERS_MODULE "plugbroker:plugin/timers@0.1.0"
+
+__attribute__((import_module(PB_TIMERS_MODULE), import_name("timer-set")))
+int32_t pb_raw_timer_set(uint64_t token, uint32_t delay_ms, int32_t repeat);
+__attribute__((import_module(PB_TIMERS_MODULE), import_name("timer-cancel")))
+int32_t pb_raw_timer_cancel(uint64_t token);
+
+/**
+ * Arms the timer `token` (any number you choose): the handler named in `PB_TIMED_PLUGIN` runs after
+ * `delay_ms` milliseconds, then every `delay_ms` (at least 1) when `repeat`, until cancelled.
+ * Setting an armed token re-arms it. Returns false without `PB_TIMED_PLUGIN`, or when 100 000
+ * timers are armed. Timers belong to the instance: a fresh one after a trap re-arms from start.
+ */
+static inline bool pb_timer_set(uint64_t token, uint32_t delay_ms, bool repeat) {
+    return pb_raw_timer_set(token, delay_ms, repeat) != 0;
+}
+
+/** Disarms the timer `token`. Returns false when it was not armed (or a one-shot already fired). */
+static inline bool pb_timer_cancel(uint64_t token) { return pb_raw_timer_cancel(token) != 0; }
+
+/**
+ * Makes the plugin a `timed-plugin`: write `PB_TIMED_PLUGIN(on_timer)` once, in one `.c` file, with
+ * `void on_timer(uint64_t token)` called when a timer is due (never during another call). It
+ * exports `handle-timer`, whose core signature `(i64)` is the handler's own.
+ */
+#define PB_TIMED_PLUGIN(handler)                                                                   \
+    __attribute__((export_name("handle-timer"))) void pb_export_handle_timer(uint64_t token) {     \
+        handler(token);                                                                            \
+    }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Hot swap (world `stateful-plugin`)                                                         */
+
+/** `snapshot`'s return area: a `list<u8>` as pointer then length. */
+typedef struct pb_snapshot_result {
+    uint8_t *ptr;
+    size_t len;
+} pb_snapshot_result;
+
+/**
+ * Makes the plugin a `stateful-plugin`, which keeps its state across `broker serve`'s hot swap
+ * (SIGHUP): write `PB_STATEFUL_PLUGIN(save, load)` once, in one `.c` file, with
+ *
+ *     uint8_t *save(size_t *len);  // the state in a pb_malloc'd block (the SDK frees it once the
+ *                                  // broker copied it), its size in *len; NULL for none
+ *     void load(const uint8_t *state, size_t len);  // lent for the call, as a payload is
+ *
+ * On a swap the broker calls `save` on the old instance after its last call, then `load` on the
+ * new one after its `start`; the new instance gets no `pb_on_connect` for the channels the state
+ * knows. Put a version byte first: the new plugin may be another version.
+ */
+#define PB_STATEFUL_PLUGIN(save, load)                                                             \
+    static pb_snapshot_result pb_snapshot_area;                                                    \
+    __attribute__((export_name("snapshot"))) pb_snapshot_result *pb_export_snapshot(void) {        \
+        size_t len = 0;                                                                            \
+        uint8_t *state = save(&len);                                                               \
+        pb_snapshot_area.ptr = state;                                                              \
+        pb_snapshot_area.len = state != NULL ? len : 0;                                            \
+        return &pb_snapshot_area;                                                                  \
+    }                                                                                              \
+    __attribute__((export_name("cabi_post_snapshot"))) void pb_export_post_snapshot(pb_snapshot_result *r) { \
+        pb_free(r->ptr);                                                                           \
+        r->ptr = NULL;                                                                             \
+        r->len = 0;                                                                                \
+    }                                                                                              \
+    __attribute__((export_name("restore"))) void pb_export_restore(uint8_t *state, size_t len) {   \
+        load(state, len);                                                                          \
+        pb_free(state);                                                                            \
+    }
+
+/* ------------------------------------------------------------------------------------------ */
 /* Memory and the few libc functions a freestanding plugin needs                               */
 
 /**

@@ -42,10 +42,13 @@ extern crate alloc;
 
 mod abi;
 mod channel;
+pub mod group;
 pub mod log;
 mod payload;
 mod plugin;
+pub mod timer;
 mod types;
+pub mod upstream;
 
 pub use channel::Channel;
 pub use payload::Payload;
@@ -69,12 +72,23 @@ pub mod __abi {
 /// `export_plugin!(MyPlugin)` builds the instance with `Default::default()`;
 /// `export_plugin!(MyPlugin, MyPlugin::new())` with the given expression. The instance is created
 /// when `start` is first called and lives as long as the wasm instance.
+///
+/// Features after a `;` add the exports of the WIT's extended worlds:
+/// `timers` exports `handle-timer` ([`Plugin::on_timer`], world `timed-plugin`), `stateful` exports
+/// `snapshot` and `restore` ([`Plugin::snapshot`], [`Plugin::restore`], world `stateful-plugin`):
+/// `export_plugin!(Rooms; timers)`, `export_plugin!(Rooms, Rooms::new(); timers, stateful)`.
 #[macro_export]
 macro_rules! export_plugin {
     ($ty:ty) => {
-        $crate::export_plugin!($ty, <$ty as ::core::default::Default>::default());
+        $crate::export_plugin!($ty, <$ty as ::core::default::Default>::default(););
+    };
+    ($ty:ty; $($feature:ident),* $(,)?) => {
+        $crate::export_plugin!($ty, <$ty as ::core::default::Default>::default(); $($feature),*);
     };
     ($ty:ty, $init:expr) => {
+        $crate::export_plugin!($ty, $init;);
+    };
+    ($ty:ty, $init:expr; $($feature:ident),* $(,)?) => {
         const _: () = {
             static PLUGIN: $crate::__abi::PluginCell<$ty> = $crate::__abi::PluginCell::new();
 
@@ -111,7 +125,38 @@ macro_rules! export_plugin {
             unsafe extern "C" fn __plugbroker_handle_broken(channel: u32, reason: u32) {
                 $crate::__abi::handle_broken(plugin(), channel, reason)
             }
+
+            $($crate::__export_feature!($feature);)*
         };
+    };
+}
+
+/// The exports of one `export_plugin!` feature; expands inside `export_plugin!`, next to its
+/// `plugin()` accessor. Not part of the API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_feature {
+    (timers) => {
+        #[export_name = "handle-timer"]
+        extern "C" fn __plugbroker_handle_timer(token: u64) {
+            $crate::Plugin::on_timer(plugin(), token)
+        }
+    };
+    (stateful) => {
+        #[export_name = "snapshot"]
+        unsafe extern "C" fn __plugbroker_snapshot() -> *const u8 {
+            $crate::__abi::snapshot(plugin())
+        }
+
+        #[export_name = "cabi_post_snapshot"]
+        unsafe extern "C" fn __plugbroker_post_snapshot(_result: *const u8) {
+            $crate::__abi::post_snapshot()
+        }
+
+        #[export_name = "restore"]
+        unsafe extern "C" fn __plugbroker_restore(ptr: *mut u8, len: usize) {
+            $crate::__abi::restore(plugin(), ptr, len)
+        }
     };
 }
 

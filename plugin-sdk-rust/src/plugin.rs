@@ -2,6 +2,7 @@
 
 use crate::{Channel, CloseReason, Payload, PeerInfo};
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// A plugin: override the handlers you need; the defaults accept every connection and ignore
 /// everything else. Export the type with [`export_plugin!`](crate::export_plugin).
@@ -38,5 +39,23 @@ pub trait Plugin {
     /// `channel` ended for `reason`. It is dead once this returns: drop its state.
     fn on_broken(&mut self, channel: Channel, reason: CloseReason) {
         let _ = (channel, reason);
+    }
+
+    /// The timer `token` (armed with [`timer::set`](crate::timer::set)) is due. Called only when
+    /// the plugin is exported with `export_plugin!(…; timers)` (world `timed-plugin`).
+    fn on_timer(&mut self, token: u64) {
+        let _ = token;
+    }
+
+    /// Hot swap, old instance: the state to hand to the new version (any format; put a version
+    /// byte first). Called only when exported with `export_plugin!(…; stateful)`; no call follows.
+    fn snapshot(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Hot swap, new instance (after `start`, before any other call): rebuild the state from what
+    /// the previous version's `snapshot` returned. The channels it knows get no `on_connect`.
+    fn restore(&mut self, state: Payload) {
+        let _ = state;
     }
 }
