@@ -7,7 +7,10 @@
  * longer than 32 bytes refuses to start.
  *
  * Per-channel state lives in a hash table of heap-allocated sessions, created in pb_on_connect and
- * freed in pb_on_broken, so memory stays flat however many connections come and go.
+ * freed in pb_on_broken, so memory stays flat however many connections come and go. The plugin is
+ * a `stateful-plugin`: on a hot swap (SIGHUP) the sessions move to the new instance, so logged-in
+ * peers stay logged in. A channel it does not know (after a swap from a version whose state it
+ * cannot read) starts over, as if it had just connected.
  */
 #include <plugbroker.h>
 
@@ -16,6 +19,7 @@
 #define LOGIN_PREFIX "login "
 #define LOGIN_PREFIX_BYTES (sizeof LOGIN_PREFIX - 1)
 #define ERROR_REPLY "error: expected \"login <name>\""
+#define SNAPSHOT_VERSION 1
 
 typedef struct session {
     struct session *next; /* next session in the same bucket */
@@ -74,18 +78,23 @@ const char *pb_on_start(const char *config, size_t config_len) {
     return NULL;
 }
 
-bool pb_on_connect(pb_channel ch, const pb_peer_info *peer) {
-    (void)peer; /* a resumed channel starts over: it must log in again */
-    if (session_count >= bucket_count * 2 && !grow_buckets()) return false;
+/** A new, not yet logged-in session for `ch`; NULL when memory is exhausted. */
+static session *add_session(pb_channel ch) {
+    if (session_count >= bucket_count * 2 && !grow_buckets()) return NULL;
     session *s = pb_malloc(sizeof *s);
-    if (s == NULL) return false;
+    if (s == NULL) return NULL;
     s->ch = ch;
     s->name_len = 0;
     session **head = &buckets[bucket_of(ch, bucket_count)];
     s->next = *head;
     *head = s;
     session_count++;
-    return true;
+    return s;
+}
+
+bool pb_on_connect(pb_channel ch, const pb_peer_info *peer) {
+    (void)peer; /* a resumed channel (after a trap) starts over: it must log in again */
+    return add_session(ch) != NULL;
 }
 
 /** Sends `a` then `b` as one frame. */
@@ -124,7 +133,7 @@ static void log_in(pb_channel ch, session *s, const uint8_t *payload, size_t len
 void pb_on_message(pb_channel ch, const uint8_t *payload, size_t len) {
     session **slot = slot_of(ch);
     session *s = slot != NULL ? *slot : NULL;
-    if (s == NULL) return; /* unknown channel: cannot happen under the calling rules */
+    if (s == NULL && (s = add_session(ch)) == NULL) return;
     if (s->name_len == 0) {
         log_in(ch, s, payload, len);
         return;
@@ -145,3 +154,45 @@ void pb_on_broken(pb_channel ch, pb_close_reason reason) {
     pb_free(s);
     session_count--;
 }
+
+/* Hot swap. State: a version byte, then per session its channel (u32, little-endian), the name's
+ * length (0: not logged in) and the name. */
+
+static uint8_t *save_sessions(size_t *len) {
+    size_t size = 1;
+    for (size_t i = 0; i < bucket_count; i++) {
+        for (session *s = buckets[i]; s != NULL; s = s->next) size += 5u + s->name_len;
+    }
+    uint8_t *state = pb_malloc(size);
+    if (state == NULL) return NULL;
+    uint8_t *p = state;
+    *p++ = SNAPSHOT_VERSION;
+    for (size_t i = 0; i < bucket_count; i++) {
+        for (session *s = buckets[i]; s != NULL; s = s->next) {
+            memcpy(p, &s->ch, 4); /* wasm is little-endian */
+            p[4] = s->name_len;
+            memcpy(p + 5, s->name, s->name_len);
+            p += 5u + s->name_len;
+        }
+    }
+    *len = size;
+    return state;
+}
+
+static void load_sessions(const uint8_t *state, size_t len) {
+    if (len == 0 || state[0] != SNAPSHOT_VERSION) return; /* unknown: channels start over */
+    size_t at = 1;
+    while (at + 5 <= len) {
+        pb_channel ch;
+        memcpy(&ch, state + at, 4);
+        uint8_t name_len = state[at + 4];
+        if (name_len > MAX_NAME_BYTES || at + 5u + name_len > len) return;
+        session *s = add_session(ch);
+        if (s == NULL) return;
+        memcpy(s->name, state + at + 5, name_len);
+        s->name_len = name_len;
+        at += 5u + name_len;
+    }
+}
+
+PB_STATEFUL_PLUGIN(save_sessions, load_sessions)

@@ -118,6 +118,20 @@ describe.each(LOGIN_PLUGINS)('login plugin written in $language', ({ path }) => 
     expect((await alice.readFrame()).toString()).toBe('alice: still here');
   });
 
+  it('keeps every session across a hot swap to a fresh build of itself (snapshot and restore)', async () => {
+    await start();
+    const alice = await login('alice');
+    const bob = await connect(); // connected, not logged in yet
+    alice.send('before');
+    expect((await alice.readFrame()).toString()).toBe('alice: before');
+    expect(await tb!.broker.reloadPlugin()).toBe('state');
+    alice.send('after');
+    bob.send('login bob');
+    expect((await alice.readFrame()).toString()).toBe('alice: after');
+    expect((await bob.readFrame()).toString()).toBe('welcome bob');
+    expect(tb!.broker.stats().closed).toEqual({});
+  });
+
   it('uses the plugin config as the greeting', async () => {
     await start({ pluginConfig: 'hello' });
     const c = await connect();

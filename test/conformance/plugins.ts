@@ -1,7 +1,7 @@
 /**
- * The plugins the conformance suite runs, one per language and kind. `npm run build` builds them
- * all with `broker build` (package.json `build:plugins`); a missing one fails its suite rather than
- * skipping it.
+ * The plugins the conformance suite runs, one per language and kind. `npm test` builds them all
+ * with `broker build` (package.json `build:plugins` and `build:polyglot`); a missing one fails its
+ * suite rather than skipping it.
  */
 import { fileURLToPath } from 'node:url';
 import { ECHO_WASM } from '../helpers/paths.js';
@@ -26,6 +26,15 @@ export const LOGIN_PLUGINS: readonly ConformancePlugin[] = [
   { language: 'AssemblyScript', path: built('login-as') },
   { language: 'C', path: built('login-c') },
   { language: 'Rust', path: built('login-rust') },
+];
+
+/**
+ * Chat: rooms through broker groups, `ping <ms>` through a broker timer (docs/plugins.md). Exercises
+ * the `groups` and `timers` interfaces and world `timed-plugin`.
+ */
+export const CHAT_PLUGINS: readonly ConformancePlugin[] = [
+  { language: 'C', path: built('chat-c') },
+  { language: 'Rust', path: built('chat-rust') },
 ];
 
 /** Resolves once `cond()` holds, checking after each turn of the event loop; rejects after `deadlineMs`. */

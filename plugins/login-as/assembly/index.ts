@@ -6,14 +6,19 @@
 // longer than 32 bytes refuses to start.
 //
 // Per-channel state lives in a Map entry created in onConnect and deleted in onBroken, so memory
-// stays flat however many connections come and go (the collector frees the names).
+// stays flat however many connections come and go (the collector frees the names). The plugin is a
+// `stateful-plugin`: on a hot swap (SIGHUP) the sessions move to the new instance, so logged-in
+// peers stay logged in. A channel it does not know (after a swap from a version whose state it
+// cannot read) starts over, as if it had just connected.
 
 import { Channel, CloseReason, PeerInfo, Plugin, log, register } from "../../../plugin-sdk-as/assembly";
 export * from "../../../plugin-sdk-as/assembly/abi/exports";
+export * from "../../../plugin-sdk-as/assembly/abi/stateful-exports";
 
 const MAX_NAME_BYTES = 32;
 const MAX_GREETING_BYTES = 32;
 const ERROR_REPLY = 'error: expected "login <name>"';
+const SNAPSHOT_VERSION: u8 = 1;
 
 /** `login `, as bytes. */
 const LOGIN_PREFIX: StaticArray<u8> = [0x6c, 0x6f, 0x67, 0x69, 0x6e, 0x20];
@@ -50,13 +55,13 @@ class Login extends Plugin {
   }
 
   onConnect(channel: Channel, peer: PeerInfo): bool {
-    // A resumed channel starts over: it must log in again.
+    // A resumed channel (after a trap) starts over: it must log in again.
     this.sessions.set(channel, new Uint8Array(0));
     return true;
   }
 
   onMessage(channel: Channel, payload: Uint8Array): void {
-    if (!this.sessions.has(channel)) return; // unknown channel: cannot happen under the calling rules
+    if (!this.sessions.has(channel)) this.sessions.set(channel, new Uint8Array(0));
     let name = this.sessions.get(channel);
     if (name.length > 0) {
       let prefix = new Uint8Array(name.length + 2);
@@ -81,6 +86,40 @@ class Login extends Plugin {
 
   onBroken(channel: Channel, reason: CloseReason): void {
     this.sessions.delete(channel);
+  }
+
+  /**
+   * A version byte, then per session its channel (u32, little-endian), the name's length (0: not
+   * logged in) and the name.
+   */
+  snapshot(): Uint8Array {
+    let channels = this.sessions.keys();
+    let size = 1;
+    for (let i = 0; i < channels.length; i++) size += 5 + this.sessions.get(channels[i]).length;
+    let state = new Uint8Array(size);
+    state[0] = SNAPSHOT_VERSION;
+    let at = 1;
+    for (let i = 0; i < channels.length; i++) {
+      let name = this.sessions.get(channels[i]);
+      store<u32>(state.dataStart + at, channels[i].id);
+      state[at + 4] = <u8>name.length;
+      state.set(name, at + 5);
+      at += 5 + name.length;
+    }
+    return state;
+  }
+
+  restore(state: Uint8Array): void {
+    if (state.length == 0 || state[0] != SNAPSHOT_VERSION) return; // unknown: channels start over
+    let at = 1;
+    while (at + 5 <= state.length) {
+      let channel = Channel.fromId(load<u32>(state.dataStart + at));
+      let len = <i32>state[at + 4];
+      if (len > MAX_NAME_BYTES || at + 5 + len > state.length) return;
+      // The state is lent for this call: keep copies of the names.
+      this.sessions.set(channel, state.slice(at + 5, at + 5 + len));
+      at += 5 + len;
+    }
   }
 }
 

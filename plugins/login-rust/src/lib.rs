@@ -6,7 +6,10 @@
 //! longer than 32 bytes refuses to start.
 //!
 //! Per-channel state lives in a `BTreeMap` entry created in `on_connect` and removed in
-//! `on_broken`, so memory stays flat however many connections come and go.
+//! `on_broken`, so memory stays flat however many connections come and go. The plugin is a
+//! `stateful-plugin`: on a hot swap (SIGHUP) the sessions move to the new instance, so logged-in
+//! peers stay logged in. A channel it does not know (after a swap from a version whose state it
+//! cannot read) starts over, as if it had just connected.
 
 use plugbroker::{export_plugin, log, Channel, CloseReason, Payload, PeerInfo, Plugin};
 use std::collections::BTreeMap;
@@ -15,6 +18,7 @@ const MAX_NAME_BYTES: usize = 32;
 const MAX_GREETING_BYTES: usize = 32;
 const LOGIN_PREFIX: &[u8] = b"login ";
 const ERROR_REPLY: &[u8] = b"error: expected \"login <name>\"";
+const SNAPSHOT_VERSION: u8 = 1;
 
 /// What the plugin knows about one channel: `None` until the peer has logged in.
 type Session = Option<Vec<u8>>;
@@ -34,16 +38,13 @@ impl Plugin for Login {
     }
 
     fn on_connect(&mut self, channel: Channel, _peer: &PeerInfo<'_>) -> bool {
-        // A resumed channel starts over: it must log in again.
+        // A resumed channel (after a trap) starts over: it must log in again.
         self.sessions.insert(channel, None);
         true
     }
 
     fn on_message(&mut self, channel: Channel, payload: Payload) {
-        let session = match self.sessions.get_mut(&channel) {
-            Some(session) => session,
-            None => return, // unknown channel: cannot happen under the calling rules
-        };
+        let session = self.sessions.entry(channel).or_insert(None);
         match session {
             Some(name) => {
                 let mut frame = Vec::with_capacity(name.len() + 2 + payload.len());
@@ -74,6 +75,36 @@ impl Plugin for Login {
     fn on_broken(&mut self, channel: Channel, _reason: CloseReason) {
         self.sessions.remove(&channel);
     }
+
+    /// A version byte, then per session its channel (u32, little-endian), the name's length (0: not
+    /// logged in) and the name.
+    fn snapshot(&mut self) -> Vec<u8> {
+        let mut state = vec![SNAPSHOT_VERSION];
+        for (channel, session) in &self.sessions {
+            let name = session.as_deref().unwrap_or(&[]);
+            state.extend_from_slice(&channel.id().to_le_bytes());
+            state.push(name.len() as u8);
+            state.extend_from_slice(name);
+        }
+        state
+    }
+
+    fn restore(&mut self, state: Payload) {
+        let mut rest = match state.split_first() {
+            Some((&SNAPSHOT_VERSION, rest)) => rest,
+            _ => return, // unknown: channels start over
+        };
+        while rest.len() >= 5 {
+            let channel = Channel::from_id(u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]));
+            let len = rest[4] as usize;
+            let name = match rest.get(5..5 + len) {
+                Some(name) if len <= MAX_NAME_BYTES => name,
+                _ => return,
+            };
+            self.sessions.insert(channel, if len == 0 { None } else { Some(name.to_vec()) });
+            rest = &rest[5 + len..];
+        }
+    }
 }
 
 /// The name in a `login <name>` frame, if the frame is one.
@@ -82,4 +113,4 @@ fn login_name(frame: &[u8]) -> Option<&[u8]> {
     (1..=MAX_NAME_BYTES).contains(&name.len()).then(|| name)
 }
 
-export_plugin!(Login, Login { greeting: Vec::new(), sessions: BTreeMap::new() });
+export_plugin!(Login, Login { greeting: Vec::new(), sessions: BTreeMap::new() }; stateful);
