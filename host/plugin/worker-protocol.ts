@@ -150,7 +150,8 @@ export class RecordWriter {
 
   /** The records so far, copied out; the writer is then empty. */
   take(): Uint8Array {
-    const out = Uint8Array.prototype.slice.call(this.#buf, 0, this.#pos);
+    // A plain Uint8Array over its own ArrayBuffer (never Buffer's shared pool): it can be transferred.
+    const out = new Uint8Array(this.#buf.subarray(0, this.#pos));
     this.#pos = 0;
     this.count = 0;
     if (this.#buf.length > 1024 * 1024) this.#buf = Buffer.allocUnsafe(4096);

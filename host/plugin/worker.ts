@@ -80,7 +80,8 @@ class EffectRecorder implements HostImports {
 const host = new EffectRecorder();
 
 function post(msg: FromWorker): void {
-  port.postMessage(msg);
+  // The effects buffer is fresh for each batch: hand it over instead of copying it again.
+  port.postMessage(msg, msg.type === 'result' ? [msg.effects.buffer as ArrayBuffer] : []);
 }
 
 function enter(kind: number, channel: number): void {
