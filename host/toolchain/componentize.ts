@@ -6,10 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
-import { WIT_WORLD, WORLD_EXPORTS, findWitDir } from '../plugin/world.js';
+import { TIMER_EXPORT, WIT_WORLD, WORLD_EXPORTS, findWitDir } from '../plugin/world.js';
 
 /** Export names AssemblyScript can produce (`handle_msg`) mapped to WIT names (`handle-msg`). */
-const SNAKE_TO_WIT = new Map(WORLD_EXPORTS.filter((n) => n.includes('-')).map((n) => [n.replaceAll('-', '_'), n]));
+const SNAKE_TO_WIT = new Map([...WORLD_EXPORTS, TIMER_EXPORT].filter((n) => n.includes('-')).map((n) => [n.replaceAll('-', '_'), n]));
 
 /**
  * Renames every function export spelled like a WIT export with `_` for `-` to the WIT name

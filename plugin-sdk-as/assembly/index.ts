@@ -7,6 +7,9 @@
 
 export { Plugin, register } from "./plugin";
 export { Channel } from "./channel";
+export { Group } from "./group";
+export { timers } from "./timers";
+export { upstreams } from "./upstreams";
 export { CloseReason, LogLevel, TransportKind, PeerInfo, closeReasonName } from "./types";
 export { log } from "./log";
 export { nowMs } from "./clock";

@@ -57,6 +57,12 @@ export abstract class Plugin {
   onBroken(channel: Channel, reason: CloseReason): void {}
 
   /**
+   * The timer `token` is due (armed with `timers.once` or `timers.every`). Needs the
+   * `abi/timer-exports` module re-exported by the entry file.
+   */
+  onTimer(token: u64): void {}
+
+  /**
    * Hot swap, old instance (world `stateful-plugin`: re-export `abi/stateful-exports` to opt in):
    * serialise everything the next version needs, including the channels you know. No call
    * follows. Put a version byte first: the next plugin may be a newer release.

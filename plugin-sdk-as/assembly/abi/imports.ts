@@ -39,3 +39,44 @@ export declare function log(level: i32, ptr: usize, len: usize): void;
 // @ts-ignore: decorator
 @external("plugbroker:plugin/host@0.1.0", "now-ms")
 export declare function nowMs(): u64;
+
+// Interface `groups` (wit/plugin.wit). Group names are UTF-16: (ptr, len in code units).
+
+/** `group-join`: adds `channel` to the group. @returns non-zero when it is a member now. */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/groups@0.1.0", "group-join")
+export declare function groupJoin(namePtr: usize, nameLen: usize, channel: u32): i32;
+
+/** `group-leave`: removes `channel` from the group. @returns non-zero when it was a member. */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/groups@0.1.0", "group-leave")
+export declare function groupLeave(namePtr: usize, nameLen: usize, channel: u32): i32;
+
+/** `group-send`: one frame to every member but `except` (0: none). @returns deliveries queued. */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/groups@0.1.0", "group-send")
+export declare function groupSend(namePtr: usize, nameLen: usize, ptr: usize, len: usize, except: u32): u32;
+
+/** `group-size`: members of the group. */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/groups@0.1.0", "group-size")
+export declare function groupSize(namePtr: usize, nameLen: usize): u32;
+
+// Interface `timers` (wit/plugin.wit); timers fire through `handle-timer` (abi/timer-exports.ts).
+
+/** `timer-set`: arms timer `token`. @returns non-zero when armed. */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/timers@0.1.0", "timer-set")
+export declare function timerSet(token: u64, delayMs: u32, repeat: i32): i32;
+
+/** `timer-cancel`: disarms timer `token`. @returns non-zero when it was armed. */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/timers@0.1.0", "timer-cancel")
+export declare function timerCancel(token: u64): i32;
+
+// Interface `upstreams` (wit/plugin.wit). Strings are UTF-16: (ptr, len in code units).
+
+/** `upstream-open`: a channel to a node of `service` (0: unknown service or every node ejected). */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/upstreams@0.1.0", "upstream-open")
+export declare function upstreamOpen(servicePtr: usize, serviceLen: usize, keyPtr: usize, keyLen: usize): u32;
