@@ -60,7 +60,7 @@ program
   .option('--max-frame-bytes <n>', 'largest frame body accepted or sent, in bytes; a peer that declares more is disconnected (protocol-error)', parseIntStrict, DEFAULTS.maxFrameBytes)
   .option('--max-outbound-bytes <n>', `bytes that may queue for one peer before channel-send returns false (default: ${DEFAULTS.maxOutboundBytes}, or twice --max-frame-bytes if larger)`, parseIntStrict)
   .option('--plugin-config <text|@file>', "text passed to the plugin's start(config); @path reads a file", '')
-  .addOption(new Option('--isolation <mode>', 'inline: the plugin runs on the I/O thread (fastest, a call cannot be preempted); worker: in a worker thread, a call over --plugin-call-budget-ms is stopped').choices(ISOLATION_MODES).default(DEFAULTS.isolation))
+  .addOption(new Option('--isolation <mode>', 'inline: the plugin runs on the I/O thread (fastest; only --plugin-call-fuel stops a runaway call); worker: in a worker thread, a call over --plugin-call-budget-ms is stopped').choices(ISOLATION_MODES).default(DEFAULTS.isolation))
   .option('--plugin-call-budget-ms <ms>', `CPU budget of one plugin call; over it the worker is terminated and --on-plugin-failure applies (worker isolation only; default ${DEFAULTS.pluginCallBudgetMs}, start gets 10×)`, parseIntStrict)
   .option('--plugin-call-fuel <steps>', 'fuel per plugin call: a counter compiled into the plugin stops a call after this many loop iterations and calls, also inline (0: no counter)', parseIntStrict)
   .option('--plugin-memory-max-mb <n>', "cap on the plugin's linear memory; memory.grow fails above it and the plugin traps", parseIntStrict, DEFAULTS.pluginMemoryMaxMb)

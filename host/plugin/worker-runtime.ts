@@ -326,7 +326,7 @@ export class WorkerRuntime implements PluginRuntime {
           host.channelClose(r.channel);
           break;
         case EFFECT_AUTHENTICATE:
-          (host as { channelAuthenticate?: (ch: number) => boolean }).channelAuthenticate?.(r.channel);
+          host.channelAuthenticate(r.channel);
           break;
         case EFFECT_LOG:
           host.log(r.channel, r.body.toString('utf8'));
