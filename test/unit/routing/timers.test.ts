@@ -73,3 +73,54 @@ describe('TimerTable', () => {
     expect(t.size).toBe(0);
   });
 });
+
+describe('TimerTable ordering and bookkeeping', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
+  it('fires in due order, ties in arming order', () => {
+    const fired: bigint[] = [];
+    const t = new TimerTable((tok) => fired.push(tok));
+    const delays = [50, 10, 30, 10, 20, 50, 1];
+    delays.forEach((d, i) => t.set(BigInt(i), d, false));
+    vi.advanceTimersByTime(60);
+    expect(fired).toEqual([6n, 1n, 3n, 4n, 2n, 0n, 5n]);
+  });
+
+  it('lets a handler arm and cancel timers while timers fire', () => {
+    const fired: bigint[] = [];
+    const t = new TimerTable((tok) => {
+      fired.push(tok);
+      if (tok === 1n) {
+        t.set(10n, 5, false);
+        t.cancel(2n);
+      }
+    });
+    t.set(1n, 10, false);
+    t.set(2n, 10, false);
+    vi.advanceTimersByTime(20);
+    expect(fired).toEqual([1n, 10n]);
+    expect(t.size).toBe(0);
+  });
+
+  it('stays correct through many re-arms and cancels (compaction)', () => {
+    const fired: bigint[] = [];
+    const t = new TimerTable((tok) => fired.push(tok));
+    for (let round = 0; round < 50; round++) for (let i = 0n; i < 20n; i++) t.set(i, 100 + round, false);
+    for (let i = 0n; i < 10n; i++) t.cancel(i);
+    expect(t.size).toBe(10);
+    vi.advanceTimersByTime(200);
+    expect(fired.sort((a, b) => Number(a - b))).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(10 + i)));
+  });
+
+  it('skips the ticks a repeating timer missed instead of bunching them', () => {
+    const fired: number[] = [];
+    const t = new TimerTable(() => fired.push(Date.now()));
+    t.set(1n, 10, true);
+    vi.advanceTimersByTime(10);
+    vi.setSystemTime(Date.now() + 100); // the event loop was blocked for 100 ms
+    vi.advanceTimersByTime(25);
+    expect(fired.length).toBeLessThanOrEqual(4);
+    t.clear();
+  });
+});
