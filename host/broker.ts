@@ -173,6 +173,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     const listener = this.#listener;
     const closed = listener?.close();
     clearInterval(this.#sweeper);
+    this.#upstreams.stop();
     const conns = this.#registry.list();
     this.log.info({ connections: conns.length, drainTimeoutMs: this.options.drainTimeoutMs }, 'draining');
     for (const conn of conns) conn.stopReading();

@@ -55,6 +55,7 @@ export class Upstreams implements ConnectionEvents {
   readonly #channels = new Map<number, UpstreamChannel>();
   readonly #deps: UpstreamsDeps;
   readonly #now: () => number;
+  #stopped = false;
 
   constructor(services: Readonly<Record<string, UpstreamService>>, deps: UpstreamsDeps) {
     this.#deps = deps;
@@ -65,9 +66,10 @@ export class Upstreams implements ConnectionEvents {
   /**
    * Opens a channel to a node of `service`, chosen by its policy (`key` for consistent-hash).
    * Returns the channel handle at once (frames may be sent before the connection is up), or 0 when
-   * the service is unknown or all its nodes are ejected.
+   * the service is unknown, all its nodes are ejected, or the broker is stopping.
    */
   open(service: string, key: string): number {
+    if (this.#stopped) return 0;
     const balancer = this.#services.get(service);
     if (balancer === undefined) return 0;
     const node = balancer.pick(key, this.#now());
@@ -88,6 +90,11 @@ export class Upstreams implements ConnectionEvents {
     conn.open();
     this.#deps.log.debug({ connId: id, service, node: `${host}:${port}` }, 'upstream channel opened');
     return id;
+  }
+
+  /** The broker is shutting down: no new upstream channels (the open ones close with the others). */
+  stop(): void {
+    this.#stopped = true;
   }
 
   /** Whether `channel` is an upstream channel. */

@@ -188,6 +188,22 @@ describe('upstreams', () => {
     expect(await broken(c)).toEqual({ ch, reason: 'protocol-error' });
   });
 
+  it('closes upstream channels when the broker stops', async () => {
+    const c = await start(2, 'round-robin');
+    const a = await openCh(c);
+    const b = await openCh(c);
+    await nodeOf(c, a);
+    await nodeOf(c, b);
+    expect(nodes[0].connections + nodes[1].connections).toBe(2);
+    await tb!.stop();
+    const deadline = Date.now() + 5000;
+    while (nodes[0].connections + nodes[1].connections > 0) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(tb!.broker.stats().closed.shutdown).toBe(3); // the client and both upstream channels
+  });
+
   it('closes upstream channels of an instance that trapped, without replaying them to the fresh one', async () => {
     const c = await start(1, 'round-robin');
     const ch = await openCh(c);
