@@ -1,8 +1,8 @@
 // Timer accuracy (issue #7): how late `handle-timer` fires, as seen by a client on loopback.
 // Runs `broker serve` with the `router` test plugin (test/fixtures/plugins/router.wat), arms
-// 1 000 one-shot timers at once with delays spread over 1–500 ms, then one repeating 10 ms timer
-// for 2 s, and prints lateness percentiles (receipt time − arm time − delay, so it includes one
-// loopback round trip) and the repeating timer's interval spread.
+// 1 000 one-shot timers at once with delays spread over 1–500 ms, 200 armed one at a time, then
+// one repeating 10 ms timer for 2 s, and prints lateness percentiles (receipt time − arm time −
+// delay, so it includes one loopback round trip) and the repeating timer's interval spread.
 //
 // usage: node bench/timer-accuracy.js   (needs `npm run build` and the test fixtures built by `npm test`)
 import net from 'node:net';
@@ -73,6 +73,34 @@ async function main() {
   // A warm-up round (JIT, first-call costs), then the measured one: 1 000 one-shot timers armed in
   // one write.
   for (const round of ['warm-up', 'measured']) await oneShots(round);
+
+  // 200 timers armed one at a time, 5 ms apart, delays 20–100 ms: lateness without a burst to process.
+  {
+    const N = 200;
+    const lateness = [];
+    const armedAt = new Map();
+    let fired = 0;
+    const done = new Promise((resolve) => {
+      onFrame.push((body, now) => {
+        if (body.length !== 9 || body[0] !== 0x54) return;
+        const token = Number(body.readBigUInt64LE(1));
+        const armed = armedAt.get(token);
+        if (armed === undefined) return;
+        lateness.push(now - armed.t - armed.delay);
+        if (++fired === N) resolve();
+      });
+    });
+    for (let i = 0; i < N; i++) {
+      const token = 50_000 + i;
+      const delay = 20 + ((i * 37) % 81);
+      armedAt.set(token, { t: performance.now(), delay });
+      s.write(setTimer(token, delay, false));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await done;
+    console.log(`one-shot, ${N} timers of 20–100 ms armed 5 ms apart: lateness p50 ${pct(lateness, 50).toFixed(2)} ms, p99 ${pct(lateness, 99).toFixed(2)} ms, max ${Math.max(...lateness).toFixed(2)} ms`);
+    onFrame.length = 0;
+  }
 
   // One repeating 10 ms timer for 2 s.
   const ticks = [];
