@@ -9,18 +9,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerOptions } from '../../host/config.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
-import { LOGIN_PLUGINS, until } from './plugins.js';
+import { inEveryMode, LOGIN_PLUGINS, until } from './plugins.js';
 
 const ERROR_REPLY = 'error: expected "login <name>"';
 
 /** Connections opened and closed per batch in the memory test: in flight at once. */
 const CYCLE_BATCH = 100;
 
-describe.each(LOGIN_PLUGINS)('login plugin written in $language', ({ path }) => {
+describe.each(inEveryMode(LOGIN_PLUGINS))('login plugin written in $language, $mode', ({ path, options }) => {
   let tb: TestBroker | undefined;
   const clients: TestClient[] = [];
   const start = async (opts: Omit<BrokerOptions, 'logger' | 'plugin'> = {}): Promise<TestBroker> => {
-    tb = await startBroker({ plugin: path, ...opts });
+    tb = await startBroker({ plugin: path, ...options, ...opts });
     return tb;
   };
   const connect = async (): Promise<TestClient> => {
@@ -59,10 +59,13 @@ describe.each(LOGIN_PLUGINS)('login plugin written in $language', ({ path }) => 
     c.send(''); // a heartbeat: the broker answers it with an empty frame, the plugin never sees it
     c.send(binary);
     c.send('login mallory');
-    const frames = await c.waitFrames(5);
-    expect(frames.slice(1, 3).map(String)).toEqual(['bob: hi', '']);
-    expect(frames[3].equals(Buffer.concat([Buffer.from('bob: '), binary]))).toBe(true);
-    expect(frames[4].toString()).toBe('bob: login mallory');
+    const frames = (await c.waitFrames(5)).slice(1);
+    // The heartbeat's answer comes from the broker and may overtake the plugin's replies.
+    expect(frames.filter((f) => f.length === 0)).toHaveLength(1);
+    const replies = frames.filter((f) => f.length > 0);
+    expect(replies[0].toString()).toBe('bob: hi');
+    expect(replies[1].equals(Buffer.concat([Buffer.from('bob: '), binary]))).toBe(true);
+    expect(replies[2].toString()).toBe('bob: login mallory');
   });
 
   it('answers any other first frame with the error frame and closes the channel', async () => {
@@ -140,7 +143,7 @@ describe.each(LOGIN_PLUGINS)('login plugin written in $language', ({ path }) => 
   });
 
   it('refuses to start with a greeting longer than 32 bytes, passing its error text on', async () => {
-    const err = await startBroker({ plugin: path, pluginConfig: 'g'.repeat(33) }).then(
+    const err = await startBroker({ plugin: path, ...options, pluginConfig: 'g'.repeat(33) }).then(
       () => undefined,
       (e: unknown) => e,
     );

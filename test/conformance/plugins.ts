@@ -4,6 +4,7 @@
  * suite rather than skipping it.
  */
 import { fileURLToPath } from 'node:url';
+import type { BrokerOptions } from '../../host/config.js';
 import { ECHO_WASM } from '../helpers/paths.js';
 
 /** A built plugin component and the language it was written in. */
@@ -36,6 +37,24 @@ export const CHAT_PLUGINS: readonly ConformancePlugin[] = [
   { language: 'C', path: built('chat-c') },
   { language: 'Rust', path: built('chat-rust') },
 ];
+
+/** A way the broker runs plugins; the scenarios must hold in each. */
+export interface RunMode {
+  mode: string;
+  options: Pick<BrokerOptions, 'isolation' | 'pluginCallFuel'>;
+}
+
+/** Inline (the default), inline with a fuel budget compiled into the plugin, and worker isolation. */
+export const RUN_MODES: readonly RunMode[] = [
+  { mode: 'inline', options: {} },
+  { mode: 'inline with a fuel budget', options: { pluginCallFuel: 50_000_000 } },
+  { mode: 'worker isolation', options: { isolation: 'worker' } },
+];
+
+/** Every plugin in every mode, for `describe.each`. */
+export function inEveryMode(plugins: readonly ConformancePlugin[], modes: readonly RunMode[] = RUN_MODES): Array<ConformancePlugin & RunMode> {
+  return plugins.flatMap((plugin) => modes.map((mode) => ({ ...plugin, ...mode })));
+}
 
 /** Resolves once `cond()` holds, checking after each turn of the event loop; rejects after `deadlineMs`. */
 export async function until(cond: () => boolean, deadlineMs: number, what: string): Promise<void> {
