@@ -22,11 +22,13 @@ export const CALL_STOP = 4;
 export const CALL_SNAPSHOT = 5;
 export const CALL_RESTORE = 6;
 /** Export names by call kind, for logs. */
-export const CALL_EXPORTS = ['', 'handle-connect', 'handle-msg', 'handle-broken', 'stop', 'snapshot', 'restore', 'start'];
+export const CALL_EXPORTS = ['', 'handle-connect', 'handle-msg', 'handle-broken', 'stop', 'snapshot', 'restore', 'start', 'adopt', 'handle-timer'];
 /** Pseudo call kind for `start`, seen only in `CTL_KIND`. */
 export const CALL_START = 7;
 /** Tells the worker's channel mirror that a channel is live, without calling the plugin (after `restore`). */
 export const CALL_ADOPT = 8;
+/** `handle-timer`; the body is the token, u64 LE. */
+export const CALL_TIMER = 9;
 
 /** Effect kinds (worker → I/O thread). */
 export const EFFECT_SEND = 1;
@@ -35,6 +37,10 @@ export const EFFECT_LOG = 3;
 export const EFFECT_CONNECT_RESULT = 4;
 export const EFFECT_AUTHENTICATE = 5;
 export const EFFECT_SNAPSHOT = 6;
+/** `timer-set`: body token u64 LE, delay-ms u32 LE, repeat u8. */
+export const EFFECT_TIMER_SET = 7;
+/** `timer-cancel`: body token u64 LE. */
+export const EFFECT_TIMER_CANCEL = 8;
 
 /** Int32 slots of the control buffer. */
 export const CTL_SEQ = 0;
@@ -53,6 +59,8 @@ export interface InitMessage {
   readonly hasPostStart: boolean;
   readonly stateful: boolean;
   readonly hasPostSnapshot: boolean;
+  /** Whether the plugin exports `handle-timer` (world `timed-plugin`). */
+  readonly timed: boolean;
   readonly name: string;
   readonly config: string;
   readonly maxFrameBytes: number;

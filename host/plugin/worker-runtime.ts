@@ -36,6 +36,7 @@ import {
   CALL_SNAPSHOT,
   CALL_START,
   CALL_STOP,
+  CALL_TIMER,
   CTL_CHANNEL,
   CTL_IN_CALL,
   CTL_KIND,
@@ -46,6 +47,8 @@ import {
   EFFECT_LOG,
   EFFECT_SEND,
   EFFECT_SNAPSHOT,
+  EFFECT_TIMER_CANCEL,
+  EFFECT_TIMER_SET,
   RecordWriter,
   encodePeer,
   forEachRecord,
@@ -146,8 +149,11 @@ export class WorkerRuntime implements PluginRuntime {
     this.#enqueue(CALL_BROKEN, channel, Uint8Array.of(reasonCode));
   }
 
-  /** Timers are not offered under worker isolation yet (`timer-set` returns false there): nothing to deliver. */
-  handleTimer(_token: bigint): void {}
+  handleTimer(token: bigint): void {
+    const body = Buffer.alloc(8);
+    body.writeBigUInt64LE(token, 0);
+    this.#enqueue(CALL_TIMER, 0, body);
+  }
 
   async stop(): Promise<void> {
     if (this.#phase === 'ready' || this.#phase === 'starting') {
@@ -254,6 +260,7 @@ export class WorkerRuntime implements PluginRuntime {
   async #spawn(): Promise<StartedMessage> {
     this.#phase = 'starting';
     this.#generation++;
+    this.#host.timers?.reset(); // timers belong to the instance that armed them
     Atomics.store(this.#ctl, CTL_IN_CALL, 0);
     const entry = await workerEntry();
     if ((this.#phase as Phase) === 'closed') return { type: 'started', error: { name: 'Error', message: 'runtime stopped' }, refused: false, memoryBytes: 0 };
@@ -271,6 +278,7 @@ export class WorkerRuntime implements PluginRuntime {
       hasPostStart: this.spec.hasPostStart,
       stateful: this.spec.stateful,
       hasPostSnapshot: this.spec.hasPostSnapshot,
+      timed: this.spec.timed,
       name: this.spec.name,
       config: this.#config,
       maxFrameBytes: this.#maxFrameBytes,
@@ -333,6 +341,12 @@ export class WorkerRuntime implements PluginRuntime {
           break;
         case EFFECT_CONNECT_RESULT:
           if (r.body[0] === 0) this.#owner.onConnectDecided(r.channel, false);
+          break;
+        case EFFECT_TIMER_SET:
+          host.timers?.timerSet(r.body.readBigUInt64LE(0), r.body.readUInt32LE(8), r.body[12] === 1);
+          break;
+        case EFFECT_TIMER_CANCEL:
+          host.timers?.timerCancel(r.body.readBigUInt64LE(0));
           break;
         case EFFECT_SNAPSHOT: {
           const f = this.#onSnapshot;
@@ -419,6 +433,7 @@ export class WorkerRuntime implements PluginRuntime {
     if (this.#worker !== undefined) {
       // A trap leaves the worker healthy: a fresh instance in the same thread is enough.
       this.#generation++;
+      this.#host.timers?.reset();
       started = await new Promise<StartedMessage>((resolve) => {
         this.#onStarted = resolve;
         this.#worker!.postMessage({ type: 'restart' });

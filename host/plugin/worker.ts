@@ -10,6 +10,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { HostImports } from '../host-api/host.js';
+import type { TimersImports } from '../host-api/timers.js';
+import { MAX_PLUGIN_TIMERS } from '../limits.js';
 import { PluginBadArgumentError } from '../errors.js';
 import { PluginInstance } from './instance.js';
 import type { PluginSpec } from './plugin-spec.js';
@@ -22,6 +24,7 @@ import {
   CALL_SNAPSHOT,
   CALL_START,
   CALL_STOP,
+  CALL_TIMER,
   CTL_CHANNEL,
   CTL_IN_CALL,
   CTL_KIND,
@@ -32,6 +35,8 @@ import {
   EFFECT_LOG,
   EFFECT_SEND,
   EFFECT_SNAPSHOT,
+  EFFECT_TIMER_CANCEL,
+  EFFECT_TIMER_SET,
   RecordWriter,
   forEachRecord,
   toWireError,
@@ -76,7 +81,30 @@ class EffectRecorder implements HostImports {
   nowMs(): bigint {
     return BigInt(Date.now());
   }
+  /** Interface `timers`: the I/O thread holds the timers; the worker answers from its own count. */
+  readonly timers: TimersImports = {
+    timerSet(token, delayMs, repeat) {
+      if (!init.timed || (!armed.has(token) && armed.size >= MAX_PLUGIN_TIMERS)) return false;
+      armed.set(token, repeat);
+      const body = Buffer.alloc(13);
+      body.writeBigUInt64LE(token, 0);
+      body.writeUInt32LE(delayMs, 8);
+      body[12] = repeat ? 1 : 0;
+      effects.push(EFFECT_TIMER_SET, 0, body);
+      return true;
+    },
+    timerCancel(token) {
+      if (!armed.delete(token)) return false;
+      const body = Buffer.alloc(8);
+      body.writeBigUInt64LE(token, 0);
+      effects.push(EFFECT_TIMER_CANCEL, 0, body);
+      return true;
+    },
+    reset: () => armed.clear(),
+  };
 }
+/** Timers this instance armed (token → repeating), mirrored for `timer-set`'s cap and `timer-cancel`'s answer. */
+const armed = new Map<bigint, boolean>();
 const host = new EffectRecorder();
 
 function post(msg: FromWorker): void {
@@ -98,6 +126,7 @@ function leave(): void {
 function startInstance(): void {
   instance = undefined;
   channels.clear();
+  armed.clear(); // the I/O thread drops the old instance's timers too
   effects.take();
   let error: WireError | null = null;
   let refused = false;
@@ -156,6 +185,12 @@ function runBatch(id: number, bytes: Uint8Array): void {
         case CALL_STOP:
           inst.stop();
           break;
+        case CALL_TIMER: {
+          const token = r.body.readBigUInt64LE(0);
+          if (armed.get(token) === false) armed.delete(token); // a one-shot fired
+          inst.handleTimer(token);
+          break;
+        }
       }
     } catch (err) {
       failedAt = i;

@@ -32,7 +32,7 @@ function tokenOf(frame: Buffer): bigint {
   return frame.readBigUInt64LE(1);
 }
 
-describe('timers', () => {
+describe.each(['inline', 'worker'] as const)('timers (%s isolation)', (isolation) => {
   let tb: TestBroker | undefined;
   const clients: TestClient[] = [];
   afterEach(async () => {
@@ -47,7 +47,7 @@ describe('timers', () => {
   };
 
   it('fires a one-shot timer once, no earlier than its delay', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ plugin: ROUTER, isolation });
     const c = await connect();
     const t0 = performance.now();
     c.send(setTimer(42n, 50));
@@ -62,7 +62,7 @@ describe('timers', () => {
   });
 
   it('fires a repeating timer until it is cancelled', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ plugin: ROUTER, isolation });
     const c = await connect();
     c.send(setTimer(7n, 10, true));
     expect((await c.readFrame())[0]).toBe(1);
@@ -78,7 +78,7 @@ describe('timers', () => {
   });
 
   it('keeps many named timers apart and fires them in deadline order', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ plugin: ROUTER, isolation });
     const c = await connect();
     const tokens = Array.from({ length: 200 }, (_, i) => BigInt(i) * 0x1_0000_0001n);
     // Armed in reverse order of their deadlines: 200 ms down to 1 ms apart by 1 ms.
@@ -93,7 +93,7 @@ describe('timers', () => {
   });
 
   it('cancels the timers of an instance that trapped', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ plugin: ROUTER, isolation });
     const watcher = await connect();
     const victim = await connect();
     watcher.send(setTimer(1n, 20, true));
@@ -118,7 +118,7 @@ describe('timers', () => {
     const { createTimersImports } = await import('../../host/host-api/timers.js');
     const api = createTimersImports(new TimerTable(() => {}), false);
     expect(api.timerSet(1n, 10, false)).toBe(false);
-    tb = await startBroker({ plugin: PROBE }); // and a plugin of world `plugin` still loads
+    tb = await startBroker({ plugin: PROBE, isolation }); // and a plugin of world `plugin` still loads
     const c = await connect();
     c.send('hi');
     expect((await c.readFrame()).toString()).toBe('hi');
