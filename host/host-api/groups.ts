@@ -12,7 +12,7 @@ export interface GroupsImports {
   /** `group-leave`. */
   groupLeave(group: string, channel: number): boolean;
   /** `group-send`: deliveries queued. */
-  groupSend(group: string, src: Buffer, start: number, end: number, except: number): number;
+  groupSend(group: string, src: Uint8Array, start: number, end: number, except: number): number;
   /** `group-size`. */
   groupSize(group: string): number;
 }

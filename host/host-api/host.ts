@@ -17,7 +17,7 @@ export interface HostImports {
    * `channel-send`: `src[start, end)` is the payload, a view into plugin memory valid only during
    * the call (the router copies it).
    */
-  channelSend(channel: number, src: Buffer, start: number, end: number): boolean;
+  channelSend(channel: number, src: Uint8Array, start: number, end: number): boolean;
   /** `channel-close`. */
   channelClose(channel: number): void;
   /** `channel-authenticate`. */
@@ -28,7 +28,7 @@ export interface HostImports {
   nowMs(): bigint;
   /** Interface `groups`; absent where it is not offered (worker isolation for now): its functions then return false/0. */
   groups?: GroupsImports;
-  /** Interface `timers`; absent where it is not offered: `timer-set` then returns false. */
+  /** Interface `timers` (the worker records its calls as effects); absent: `timer-set` returns false. */
   timers?: TimersImports;
   /** Interface `upstreams`; absent where it is not offered: `upstream-open` then returns 0. */
   upstreams?: UpstreamsImports;

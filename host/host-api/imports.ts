@@ -16,7 +16,7 @@ export function buildImports(host: HostImports, mem: PluginMemory): WebAssembly.
       'channel-send'(channel: number, ptr: number, len: number): number {
         const p = ptr >>> 0;
         const end = p + (len >>> 0);
-        return host.channelSend(channel >>> 0, mem.range(p, len >>> 0), p, end) ? 1 : 0;
+        return host.channelSend(channel >>> 0, mem.bytes(p, len >>> 0), p, end) ? 1 : 0;
       },
       'channel-close'(channel: number): void {
         host.channelClose(channel >>> 0);
@@ -46,7 +46,7 @@ export function buildImports(host: HostImports, mem: PluginMemory): WebAssembly.
         const g = host.groups;
         const name = mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1);
         const p = ptr >>> 0;
-        const src = mem.range(p, len >>> 0);
+        const src = mem.bytes(p, len >>> 0);
         return g === undefined ? 0 : g.groupSend(name, src, p, p + (len >>> 0), except >>> 0);
       },
       'group-size'(gPtr: number, gLen: number): number {

@@ -105,7 +105,7 @@ export class PluginInstance {
     this.#refuel();
     const len = payload.length;
     const ptr = this.#realloc(0, 0, 1, len) >>> 0;
-    this.#mem.range(ptr, len).set(payload, ptr);
+    this.#mem.bytes(ptr, len).set(payload, ptr);
     this.#handleMsg(channel, ptr, len);
   }
 

@@ -16,6 +16,7 @@ export class PluginMemory {
    * length 0), so a range check that fails re-reads `memory.buffer` once before refusing.
    */
   #buf: Buffer = Buffer.alloc(0);
+  #u8: Uint8Array = new Uint8Array(0);
   readonly #encoding: 'utf8' | 'utf16';
 
   constructor(encoding: Exclude<StringEncoding, 'latin1+utf16'>) {
@@ -26,6 +27,20 @@ export class PluginMemory {
   bind(memory: WebAssembly.Memory): void {
     this.#memory = memory;
     this.#buf = Buffer.from(memory.buffer);
+    this.#u8 = new Uint8Array(memory.buffer);
+  }
+
+  /**
+   * The memory as a plain Uint8Array, checked to contain `[ptr, ptr + len)`: the hot path's view.
+   * A plain Uint8Array's `subarray` costs half of a Buffer's (no Buffer subclass to construct), and
+   * the message path takes one per frame.
+   * @throws {PluginBadPointerError}
+   */
+  bytes(ptr: number, len: number): Uint8Array {
+    const u8 = this.#u8;
+    if (ptr + len <= u8.length) return u8;
+    this.#refresh(ptr, len);
+    return this.#u8;
   }
 
   /**
@@ -40,7 +55,10 @@ export class PluginMemory {
   }
 
   #refresh(ptr: number, len: number): Buffer {
-    if (this.#memory !== undefined && this.#buf.buffer !== this.#memory.buffer) this.#buf = Buffer.from(this.#memory.buffer);
+    if (this.#memory !== undefined && this.#buf.buffer !== this.#memory.buffer) {
+      this.#buf = Buffer.from(this.#memory.buffer);
+      this.#u8 = new Uint8Array(this.#memory.buffer);
+    }
     if (ptr + len > this.#buf.length) throw new PluginBadPointerError(ptr, len, this.#buf.length);
     return this.#buf;
   }
