@@ -300,7 +300,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   }
 
   // ConnectionEvents
-  onFrame(conn: Connection, body: Buffer): void {
+  onFrame(conn: Connection, body: Uint8Array): void {
     this.#stats.framesIn++;
     this.#runtime!.handleMsg(conn.id, body);
   }

@@ -27,7 +27,7 @@ import { RateLimiter, type RatePolicy } from './rate-limiter.js';
 /** What a connection reports to its owner. One shared object serves every connection. */
 export interface ConnectionEvents {
   /** A complete, non-heartbeat frame arrived while the connection is open and within its limits. */
-  onFrame(conn: Connection, body: Buffer): void;
+  onFrame(conn: Connection, body: Uint8Array): void;
   /**
    * The connection stopped being live (it entered closing or closed). Called exactly once per
    * connection. `notifyPlugin` is false when the plugin instance that knew it is gone.
@@ -86,7 +86,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     this.#transport = transport;
     this.#events = events;
     this.#policy = policy;
-    this.#decoder = new DecimalDecoder(this, policy.maxFrameBytes);
+    this.#decoder = new DecimalDecoder(this, policy.maxFrameBytes, { plainViews: true });
     const now = tickClock();
     this.openedMs = this.lastFrameMs = this.lastPingMs = now;
     this.#rate = RateLimiter.enabled(policy) ? new RateLimiter(policy, now) : null;
@@ -242,7 +242,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   }
 
   // FrameSink
-  onFrame(body: Buffer): void {
+  onFrame(body: Uint8Array): void {
     if (this.#state !== 'open') return;
     const now = coarseClock.nowMs;
     this.lastFrameMs = now;

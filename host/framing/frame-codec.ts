@@ -9,7 +9,9 @@ import type { FrameError } from '../errors.js';
 export interface FrameSink {
   /**
    * One complete frame body. It may be a view into the chunk that was pushed (no copy); Node never
-   * reuses a socket's read buffers, so the view stays valid as long as it is referenced.
+   * reuses a socket's read buffers, so the view stays valid as long as it is referenced. A decoder
+   * created with `plainViews` passes plain Uint8Array views instead of Buffers (typed as Buffer
+   * here so that ordinary sinks keep Buffer methods): such sinks must declare `Uint8Array`.
    */
   onFrame(body: Buffer): void;
 }

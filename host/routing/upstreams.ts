@@ -126,7 +126,7 @@ export class Upstreams implements ConnectionEvents {
   }
 
   // ConnectionEvents of upstream connections: node bookkeeping, then the broker.
-  onFrame(conn: Connection, body: Buffer): void {
+  onFrame(conn: Connection, body: Uint8Array): void {
     this.#deps.events.onFrame(conn, body);
   }
 
