@@ -1,5 +1,6 @@
 /*
- * Chat: rooms (broker groups) and a delayed reply (a broker timer). Commands, one per frame:
+ * Chat: rooms (broker groups), a delayed reply (a broker timer) and a question for a backend
+ * service (a broker upstream). Commands, one per frame:
  *
  *   join <room>          joins the room (1 to 64 bytes); reply `joined <room> <members>`
  *   leave <room>         leaves it; reply `left <room>`, or `not in <room>`
@@ -7,16 +8,41 @@
  *   ping <ms>            reply `pong` after <ms> milliseconds (0 to 60000); a new ping replaces one
  *                        still pending
  *   cancel               cancels the pending ping; reply `cancelled`, or `no ping pending`
+ *   ask <text>           sends <text> to a node of the `logic` service on a new upstream channel
+ *                        and relays the node's answer; `error: no logic node` when there is none
  *
- * Anything else gets `error: unknown command`. The plugin keeps no per-channel state: rooms live in
- * the broker (a channel leaves them when it ends), and a ping's timer token is the channel's handle,
- * cancelled when the channel ends.
+ * Anything else gets `error: unknown command`. Rooms live in the broker (a channel leaves them when
+ * it ends), and a ping's timer token is the channel's handle, cancelled when the channel ends. The
+ * only state the plugin keeps is which client each open question belongs to.
  */
 #include <plugbroker.h>
 
 #define MAX_ROOM_BYTES 64
 #define MAX_PING_MS 60000u
 #define MAX_REPLY_BYTES 96 /* `joined <room> <members>` and the other replies fit */
+#define MAX_QUESTIONS 256  /* questions open at once, over all clients */
+#define LOGIC_SERVICE "logic"
+
+/** An open question: the upstream channel it went out on, and the client that asked. */
+typedef struct question {
+    pb_channel upstream;
+    pb_channel client;
+} question;
+
+static question questions[MAX_QUESTIONS];
+static size_t question_count;
+
+/** Index of the question sent on `upstream`, or -1. */
+static long question_on(pb_channel upstream) {
+    for (size_t i = 0; i < question_count; i++) {
+        if (questions[i].upstream == upstream) return (long)i;
+    }
+    return -1;
+}
+
+static void forget_question(size_t i) {
+    questions[i] = questions[--question_count];
+}
 
 /** A reply under construction. */
 typedef struct text {
@@ -109,10 +135,28 @@ static void say(pb_channel ch, const uint8_t *arg, size_t arg_len) {
     pb_channel_send(ch, t.bytes, t.len);
 }
 
+/** `ask <text>`: one upstream channel per question, closed once the answer is relayed. */
+static void ask(pb_channel client, const uint8_t *text, size_t len) {
+    pb_channel upstream = question_count < MAX_QUESTIONS ? pb_upstream_open(LOGIC_SERVICE, "") : 0;
+    if (upstream == 0) {
+        pb_channel_send_str(client, "error: no logic node");
+        return;
+    }
+    questions[question_count++] = (question){.upstream = upstream, .client = client};
+    pb_channel_send(upstream, text, len); /* queued until the node accepts the connection */
+}
+
 void pb_on_message(pb_channel ch, const uint8_t *payload, size_t len) {
     const uint8_t *arg;
     size_t arg_len;
     uint32_t ms;
+    long q = question_on(ch);
+    if (q >= 0) { /* a node answered */
+        pb_channel_send(questions[q].client, payload, len);
+        pb_channel_close(ch);
+        forget_question((size_t)q);
+        return;
+    }
     if (command(payload, len, "join ", &arg, &arg_len) && arg_len > 0 && arg_len <= MAX_ROOM_BYTES) {
         join(ch, (const char *)arg, arg_len);
     } else if (command(payload, len, "leave ", &arg, &arg_len) && arg_len > 0 && arg_len <= MAX_ROOM_BYTES) {
@@ -123,6 +167,8 @@ void pb_on_message(pb_channel ch, const uint8_t *payload, size_t len) {
         pb_timer_set(ch, ms, false);
     } else if (len == 6 && memcmp(payload, "cancel", 6) == 0) {
         pb_channel_send_str(ch, pb_timer_cancel(ch) ? "cancelled" : "no ping pending");
+    } else if (command(payload, len, "ask ", &arg, &arg_len)) {
+        ask(ch, arg, arg_len);
     } else {
         pb_channel_send_str(ch, "error: unknown command");
     }
@@ -137,5 +183,19 @@ PB_TIMED_PLUGIN(on_timer)
 
 void pb_on_broken(pb_channel ch, pb_close_reason reason) {
     (void)reason;
+    long q = question_on(ch);
+    if (q >= 0) { /* the node went away before answering */
+        pb_channel_send_str(questions[q].client, "error: logic node lost");
+        forget_question((size_t)q);
+        return;
+    }
     pb_timer_cancel(ch); /* a ping still pending must not fire for a dead channel */
+    for (size_t i = 0; i < question_count;) { /* nobody is waiting for these answers any more */
+        if (questions[i].client == ch) {
+            pb_channel_close(questions[i].upstream);
+            forget_question(i);
+        } else {
+            i++;
+        }
+    }
 }

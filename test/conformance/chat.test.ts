@@ -3,10 +3,12 @@
  * timer), run over real TCP against each language's version. Commands: `join <room>` → `joined
  * <room> <members>`; `leave <room>` → `left <room>` / `not in <room>`; `say <room> <text>` →
  * `<room>: <text>` to every other member and `sent <count>` to the sender; `ping <ms>` → `pong`
- * after the delay; `cancel` → `cancelled` / `no ping pending`; anything else → `error: …`.
+ * after the delay; `cancel` → `cancelled` / `no ping pending`; `ask <text>` → the answer of a node
+ * of the `logic` upstream service; anything else → `error: …`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { startNodes, type UpstreamNode } from '../helpers/upstream-node.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
 import { CHAT_PLUGINS, inEveryMode, RUN_MODES, until } from './plugins.js';
 
@@ -17,6 +19,7 @@ const CHAT_MODES = RUN_MODES.filter((m) => m.options.isolation !== 'worker');
 describe.each(inEveryMode(CHAT_PLUGINS, CHAT_MODES))('chat plugin written in $language, $mode', ({ path, options }) => {
   let tb: TestBroker;
   const clients: TestClient[] = [];
+  let nodes: UpstreamNode[] = [];
   const connect = async (): Promise<TestClient> => {
     const c = await connectClient(tb.port);
     clients.push(c);
@@ -29,11 +32,14 @@ describe.each(inEveryMode(CHAT_PLUGINS, CHAT_MODES))('chat plugin written in $la
   };
 
   beforeEach(async () => {
-    tb = await startBroker({ plugin: path, ...options });
+    // One `logic` node (it answers every frame with `<node name>:<frame>`) for `ask`.
+    nodes = await startNodes(1);
+    tb = await startBroker({ plugin: path, ...options, upstream: { logic: `127.0.0.1:${nodes[0].port}` } });
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     await tb.stop();
+    await Promise.all(nodes.map((n) => n.stop()));
     expect(tb.broker.stats().pluginTraps).toBe(0);
   });
 
@@ -102,6 +108,28 @@ describe.each(inEveryMode(CHAT_PLUGINS, CHAT_MODES))('chat plugin written in $la
     await until(() => tb.broker.stats().live === 0, 5000, 'the close to reach the broker');
     const other = await connect();
     expect(await ask(other, 'ping 150')).toBe('pong');
+  });
+
+  it('relays a question to a node of the logic service and its answer back', async () => {
+    const [a, b] = [await connect(), await connect()];
+    a.send('ask what time is it?');
+    b.send('ask who are you?');
+    expect((await a.readFrame()).toString()).toBe(`${nodes[0].name}:what time is it?`);
+    expect((await b.readFrame()).toString()).toBe(`${nodes[0].name}:who are you?`);
+    expect(nodes[0].received.sort()).toEqual(['what time is it?', 'who are you?']);
+  });
+
+  it('closes the upstream channel of each answered question', async () => {
+    const c = await connect();
+    for (let i = 0; i < 3; i++) expect(await ask(c, `ask q${i}`)).toBe(`${nodes[0].name}:q${i}`);
+    await until(() => nodes[0].connections === 0, 5000, 'the node to see its connections closed');
+    expect(nodes[0].accepted).toBe(3);
+  });
+
+  it('tells the client when the logic node goes away before answering', async () => {
+    await nodes[0].stop(); // refuses connections from now on
+    const c = await connect();
+    expect(await ask(c, 'ask anyone?')).toBe('error: logic node lost');
   });
 
   it.each(['hello', 'join ', `join ${'r'.repeat(65)}`, 'say lobby', 'ping soon', 'ping 60001'])(

@@ -30,10 +30,12 @@ export const LOGIN_PLUGINS: readonly ConformancePlugin[] = [
 ];
 
 /**
- * Chat: rooms through broker groups, `ping <ms>` through a broker timer (docs/plugins.md). Exercises
- * the `groups` and `timers` interfaces and world `timed-plugin`.
+ * Chat: rooms through broker groups, `ping <ms>` through a broker timer, `ask <text>` through an
+ * upstream channel (docs/plugins.md). Exercises the `groups`, `timers` and `upstreams` interfaces
+ * and world `timed-plugin`.
  */
 export const CHAT_PLUGINS: readonly ConformancePlugin[] = [
+  { language: 'AssemblyScript', path: built('chat-as') },
   { language: 'C', path: built('chat-c') },
   { language: 'Rust', path: built('chat-rust') },
 ];
