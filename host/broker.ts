@@ -25,7 +25,7 @@ import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/r
 import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world.js';
 import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
-import { Upstreams } from './routing/upstreams.js';
+import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
 import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
 import type { Transport } from './transport/transport.js';
 
@@ -56,6 +56,8 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   readonly #arena = new OutboundArena();
   /** Timers of each plugin runtime (the running one, and one being swapped in or out). */
   readonly #timerTables = new Map<PluginRuntime, TimerTable>();
+  /** Upstream channels of each plugin runtime, likewise. */
+  readonly #upstreamScopes = new Map<PluginRuntime, UpstreamScope>();
   #runtime: PluginRuntime | undefined;
   #listener: TcpListener | undefined;
   #starting: Promise<void> | undefined;
@@ -232,11 +234,12 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     // Each runtime has its own timers: they fire into it, and go when it is swapped out or stopped.
     let runtime: PluginRuntime | undefined;
     const timers = new TimerTable((token) => runtime?.handleTimer(token));
+    const upstreamScope = this.#upstreams.createScope();
     const host: HostImports = {
       ...createHostImports(this.#router, log),
       groups: createGroupsImports(this.#router, { maxFrameBytes: this.options.maxFrameBytes }),
       timers: createTimersImports(timers, spec.timed),
-      upstreams: createUpstreamsImports(this.#upstreams),
+      upstreams: createUpstreamsImports(upstreamScope),
     };
     runtime = await createRuntime(this.options.isolation, {
       spec,
@@ -249,6 +252,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       maxFrameBytes: this.options.maxFrameBytes,
     });
     this.#timerTables.set(runtime, timers);
+    this.#upstreamScopes.set(runtime, upstreamScope);
     return runtime;
   }
 
@@ -279,6 +283,11 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       await next.start();
     } catch (err) {
       for (const r of [...this.#timerTables.keys()]) if (r !== this.#runtime) this.#dropTimers(r);
+      for (const [r, scope] of [...this.#upstreamScopes]) {
+        if (r === this.#runtime) continue;
+        scope.closeAll();
+        this.#upstreamScopes.delete(r);
+      }
       this.log.error({ code: (err as { code?: string }).code, err, path }, 'plugin reload refused; the running plugin keeps serving');
       throw err;
     }
@@ -286,6 +295,9 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     this.#runtime = next;
     const result = swapRuntime(old, next, this);
     this.#dropTimers(old);
+    // The new instance never knew the old one's upstream channels (they are not replayed): close them.
+    this.#upstreamScopes.get(old)?.closeAll();
+    this.#upstreamScopes.delete(old);
     this.log.info({ plugin: next.spec.path, sha256: next.spec.sha256, carried: result, connections: this.#registry.size, ms: Math.round(performance.now() - t0) }, 'plugin reloaded');
     return result;
   }

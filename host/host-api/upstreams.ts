@@ -3,7 +3,7 @@
  * `Upstreams`. No state of its own.
  */
 import { MAX_UPSTREAM_KEY_BYTES } from '../limits.js';
-import type { Upstreams } from '../routing/upstreams.js';
+import type { UpstreamScope } from '../routing/upstreams.js';
 
 /** `upstreams` functions, with strings lifted. */
 export interface UpstreamsImports {
@@ -13,8 +13,8 @@ export interface UpstreamsImports {
   reset(): void;
 }
 
-/** Builds the `upstreams` interface over `upstreams`. */
-export function createUpstreamsImports(upstreams: Upstreams): UpstreamsImports {
+/** Builds the `upstreams` interface of one plugin runtime over its `scope`. */
+export function createUpstreamsImports(upstreams: UpstreamScope): UpstreamsImports {
   return {
     upstreamOpen(service, key) {
       if (service.length === 0 || Buffer.byteLength(service) > MAX_UPSTREAM_KEY_BYTES || Buffer.byteLength(key) > MAX_UPSTREAM_KEY_BYTES) return 0;

@@ -43,7 +43,37 @@ export interface UpstreamsDeps {
 /** Close reasons that count against the node: it refused, dropped, broke the framing or went silent. */
 const NODE_FAILURES: ReadonlySet<CloseReason> = new Set(['peer-closed', 'protocol-error', 'heartbeat-timeout']);
 
+/**
+ * The upstream channels one plugin runtime opened: a trap restart closes its own channels
+ * (`closeAll`), never those of another runtime (a hot swap runs two side by side).
+ */
+export class UpstreamScope {
+  readonly #upstreams: Upstreams;
+  /** @internal channels opened through this scope and still open */
+  readonly channels = new Set<number>();
+
+  constructor(upstreams: Upstreams) {
+    this.#upstreams = upstreams;
+  }
+
+  /** `Upstreams.open`, remembering the channel as this scope's. */
+  open(service: string, key: string): number {
+    const id = this.#upstreams.open(service, key, this);
+    if (id !== 0) this.channels.add(id);
+    return id;
+  }
+
+  /**
+   * Closes this scope's channels without telling the plugin (the instance that opened them is
+   * gone: a fresh one after a trap opens its own; a swapped-out one needs none).
+   */
+  closeAll(): void {
+    for (const id of [...this.channels]) this.#upstreams.closeChannel(id);
+  }
+}
+
 interface UpstreamChannel {
+  readonly scope: UpstreamScope | null;
   readonly service: string;
   readonly balancer: Balancer;
   readonly node: number;
@@ -68,7 +98,7 @@ export class Upstreams implements ConnectionEvents {
    * Returns the channel handle at once (frames may be sent before the connection is up), or 0 when
    * the service is unknown, all its nodes are ejected, or the broker is stopping.
    */
-  open(service: string, key: string): number {
+  open(service: string, key: string, scope: UpstreamScope | null = null): number {
     if (this.#stopped) return 0;
     const balancer = this.#services.get(service);
     if (balancer === undefined) return 0;
@@ -76,7 +106,7 @@ export class Upstreams implements ConnectionEvents {
     if (node === -1) return 0;
     const { host, port } = balancer.node(node);
     const id = this.#deps.registry.allocateId();
-    const entry: UpstreamChannel = { service, balancer, node, connected: false };
+    const entry: UpstreamChannel = { scope, service, balancer, node, connected: false };
     const transport = connectTcp(host, port, this.#deps.connectTimeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS, {
       onConnected: () => {
         entry.connected = true;
@@ -117,12 +147,14 @@ export class Upstreams implements ConnectionEvents {
     return this.#services.get(service)?.active(index) ?? 0;
   }
 
-  /**
-   * Closes every upstream channel without telling the plugin (the instance that opened them is
-   * gone: a fresh one after a trap or a swap opens its own).
-   */
-  closeAll(): void {
-    for (const id of [...this.#channels.keys()]) this.#deps.registry.get(id)?.close('plugin-failed', false);
+  /** A scope for the channels of one plugin runtime. */
+  createScope(): UpstreamScope {
+    return new UpstreamScope(this);
+  }
+
+  /** Closes upstream channel `id` without telling the plugin. */
+  closeChannel(id: number): void {
+    if (this.#channels.has(id)) this.#deps.registry.get(id)?.close('plugin-failed', false);
   }
 
   // ConnectionEvents of upstream connections: node bookkeeping, then the broker.
@@ -134,6 +166,7 @@ export class Upstreams implements ConnectionEvents {
     const entry = this.#channels.get(conn.id);
     if (entry !== undefined) {
       this.#channels.delete(conn.id);
+      entry.scope?.channels.delete(conn.id);
       entry.balancer.closed(entry.node);
       if (NODE_FAILURES.has(reason)) {
         const ejectedMs = entry.balancer.failed(entry.node, this.#now());

@@ -204,6 +204,23 @@ describe('upstreams', () => {
     expect(tb!.broker.stats().closed.shutdown).toBe(3); // the client and both upstream channels
   });
 
+  it('keeps the running plugin\'s upstream channels through a refused reload, and closes them on a swap', async () => {
+    const c = await start(1, 'round-robin');
+    const ch = await openCh(c);
+    await nodeOf(c, ch);
+    await expect(tb!.broker.reloadPlugin(fixture('refuse-start'))).rejects.toMatchObject({ code: 'PB_ERR_PLUGIN_START_FAILED' });
+    expect(await ask(c, ch, 'still')).toBe('n1:still');
+    await tb!.broker.reloadPlugin(UPSTREAM);
+    // The new instance never knew that channel: it is closed (no handle-broken to anyone).
+    const deadline = Date.now() + 5000;
+    while (nodes[0].connections > 0) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const again = await openCh(c);
+    expect(await ask(c, again, 'swapped')).toBe('n1:swapped');
+  });
+
   it('closes upstream channels of an instance that trapped, without replaying them to the fresh one', async () => {
     const c = await start(1, 'round-robin');
     const ch = await openCh(c);
