@@ -181,9 +181,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
       this.destroy('slow-consumer');
       return false;
     }
-    this.#out.seal();
-    this.#out.segments.push(frames);
-    this.#out.bytes += frames.length;
+    this.#out.push(frames);
     if (!this.#flushScheduled && reading !== this) {
       this.#flushScheduled = true;
       process.nextTick(flushConnection, this);
@@ -235,10 +233,12 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   /** Writes every queued frame, in one write unless a large frame or another connection interleaved. */
   flush(): void {
     this.#flushScheduled = false;
-    if (this.#out.bytes === 0 || this.#state === 'closed') return;
-    const segments = this.#out.take();
-    if (segments.length === 1) this.#transport.write(segments[0]);
-    else this.#transport.writev(segments);
+    if (this.#state === 'closed') return;
+    const queued = this.#out.take();
+    if (queued === null) return;
+    if (!Array.isArray(queued)) this.#transport.write(queued);
+    else if (queued.length === 1) this.#transport.write(queued[0]);
+    else this.#transport.writev(queued);
   }
 
   // FrameSink

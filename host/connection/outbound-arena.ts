@@ -15,10 +15,14 @@ import { writeDecimalHeader, decimalHeaderBytes } from '../framing/decimal-encod
 export const ARENA_SLAB_BYTES = 256 * 1024;
 const LARGE_FRAME_BYTES = ARENA_SLAB_BYTES / 4;
 
-/** A contiguous run of encoded frames for one connection. */
+/**
+ * What one connection has queued: an open range in the current slab (the usual case: every frame
+ * queued since the last flush, back to back) and, only when something interleaved, completed
+ * segments before it. An idle connection holds no array.
+ */
 export class OutboundBatch {
-  /** Completed segments, in order, not yet written. */
-  segments: Buffer[] = [];
+  /** Completed segments, in order, not yet written; null until one exists. */
+  segments: Buffer[] | null = null;
   /** Bytes in `segments` plus the open range. */
   bytes = 0;
   /** Slab of the open range (null when none is open). */
@@ -26,25 +30,41 @@ export class OutboundBatch {
   start = 0;
   end = 0;
 
+  /** Appends a completed segment after what is queued. */
+  push(segment: Buffer): void {
+    this.seal();
+    (this.segments ??= []).push(segment);
+    this.bytes += segment.length;
+  }
+
   /** Closes the open range into `segments`. */
   seal(): void {
-    if (this.slab !== null && this.end > this.start) this.segments.push(this.slab.subarray(this.start, this.end));
+    if (this.slab !== null && this.end > this.start) (this.segments ??= []).push(this.slab.subarray(this.start, this.end));
     this.slab = null;
   }
 
-  /** Takes everything queued (sealing the open range) and leaves the batch empty. */
-  take(): Buffer[] {
-    this.seal();
-    const segments = this.segments;
-    this.segments = [];
+  /**
+   * Takes everything queued and leaves the batch empty: one Buffer when it is one contiguous range
+   * (no array is built), else the segments in order. Null when nothing is queued.
+   */
+  take(): Buffer | Buffer[] | null {
+    if (this.bytes === 0) return null;
     this.bytes = 0;
+    if (this.segments === null) {
+      const one = this.slab!.subarray(this.start, this.end);
+      this.slab = null;
+      return one;
+    }
+    this.seal();
+    const segments = this.segments!;
+    this.segments = null;
     return segments;
   }
 
   /** Drops everything queued. */
   clear(): void {
     this.slab = null;
-    this.segments = [];
+    this.segments = null;
     this.bytes = 0;
   }
 }
@@ -60,12 +80,10 @@ export class OutboundArena {
     const header = decimalHeaderBytes(len);
     const need = header + len;
     if (need > LARGE_FRAME_BYTES) {
-      batch.seal();
       const frame = Buffer.allocUnsafe(need);
       writeDecimalHeader(frame, 0, len);
       frame.set(src.subarray(start, end), header);
-      batch.segments.push(frame);
-      batch.bytes += need;
+      batch.push(frame);
       return;
     }
     if (this.#used + need > ARENA_SLAB_BYTES) {
