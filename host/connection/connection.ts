@@ -234,7 +234,18 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   flush(): void {
     this.#flushScheduled = false;
     if (this.#state === 'closed') return;
-    const queued = this.#out.take();
+    const out = this.#out;
+    if (out.segments === null && out.slab !== null) {
+      // The usual case: one contiguous range in the shared slab.
+      const { slab, start, end } = out;
+      out.clear();
+      this.#transport.write(slab.subarray(start, end));
+      // Nothing left buffered means the write completed synchronously: libuv handed the bytes to
+      // the kernel and keeps no reference, so the range can be reused at once.
+      if (this.#transport.bufferedBytes === 0) this.#arena.release(slab, start, end);
+      return;
+    }
+    const queued = out.take();
     if (queued === null) return;
     if (!Array.isArray(queued)) this.#transport.write(queued);
     else if (queued.length === 1) this.#transport.write(queued[0]);

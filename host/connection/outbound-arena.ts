@@ -5,9 +5,10 @@
  * allocations and two copies per frame (≈ 0.1 µs each on this machine kind, more than the whole
  * plugin call). Here a frame's header and body are written straight into a large slab; the frames a
  * connection queues back to back (the usual case: all replies to one read chunk) form one
- * contiguous range that leaves in a single `write`. A slab region handed to a socket is never
- * written again: when a slab is full a new one is started and the old one is freed by the GC once
- * the writes that reference it complete.
+ * contiguous range that leaves in a single `write`. A slab region handed to a socket is not written
+ * again while the socket may still hold it: a range is given back only after a write that
+ * completed synchronously (see `release`); otherwise, when a slab is full a new one is started and
+ * the old one is freed by the GC once the writes that reference it complete.
  */
 import { writeDecimalHeader, decimalHeaderBytes } from '../framing/decimal-encoder.js';
 
@@ -73,6 +74,15 @@ export class OutboundBatch {
 export class OutboundArena {
   #slab = Buffer.allocUnsafeSlow(ARENA_SLAB_BYTES);
   #used = 0;
+
+  /**
+   * Gives back `slab[start, end)` once its bytes are no longer needed (the kernel took them): when it
+   * is the last range handed out, the next frames reuse it instead of filling the slab, so a server
+   * whose writes complete at once never allocates another slab (no garbage, no GC from it).
+   */
+  release(slab: Buffer, start: number, end: number): void {
+    if (slab === this.#slab && end === this.#used) this.#used = start;
+  }
 
   /** Appends the frame `<len>\n` + `src[start, end)` to `batch`. */
   appendFrame(batch: OutboundBatch, src: Uint8Array, start: number, end: number): void {
