@@ -62,6 +62,13 @@ export const MAX_GROUPS_PER_CHANNEL = 1024;
 export const FAN_OUT_SLAB_BYTES = 256 * 1024;
 /** Timers one plugin may have armed at once. */
 export const MAX_PLUGIN_TIMERS = 100_000;
+/**
+ * Call bytes in one batch posted to a plugin worker at most (a longer queue goes in several):
+ * bounds what one batch's effects queue on the sockets at once, so readers drain between batches.
+ */
+export const MAX_WORKER_BATCH_BYTES = 256 * 1024;
+/** Upstream handles a plugin worker holds in reserve (refilled with each batch): `upstream-open`s one batch may make. */
+export const WORKER_UPSTREAM_HANDLE_RESERVE = 64;
 /** First ejection of an upstream node that refused or dropped a connection lasts about this long (jittered). */
 export const UPSTREAM_EJECT_BASE_MS = 100;
 /** Longest ejection of an upstream node: the backoff doubles per consecutive failure up to this. */

@@ -11,6 +11,8 @@ import type { Connection } from './connection.js';
 
 export class ConnectionRegistry {
   readonly #byId = new Map<number, Connection>();
+  /** Handles promised ahead of their connection (a plugin worker's upstream reserve): never allocated again until released or added. */
+  readonly #reserved = new Set<number>();
   #last = 0;
 
   /** Number of registered (live) connections. */
@@ -25,12 +27,28 @@ export class ConnectionRegistry {
   allocateId(): number {
     for (let tries = 0; tries < MAX_CHANNEL_ID; tries++) {
       this.#last = this.#last >= MAX_CHANNEL_ID ? 1 : this.#last + 1;
-      if (!this.#byId.has(this.#last)) return this.#last;
+      if (!this.#byId.has(this.#last) && !this.#reserved.has(this.#last)) return this.#last;
     }
     throw new Error('no free channel handle');
   }
 
+  /**
+   * A free handle set aside for a connection made later (`add` with it, or `releaseId`): a plugin
+   * worker hands it out synchronously in `upstream-open` while the I/O thread opens the connection.
+   */
+  reserveId(): number {
+    const id = this.allocateId();
+    this.#reserved.add(id);
+    return id;
+  }
+
+  /** Gives back a handle from `reserveId` that no connection took. */
+  releaseId(id: number): void {
+    this.#reserved.delete(id);
+  }
+
   add(conn: Connection): void {
+    this.#reserved.delete(conn.id);
     this.#byId.set(conn.id, conn);
   }
 

@@ -15,6 +15,8 @@ export interface GroupsImports {
   groupSend(group: string, src: Uint8Array, start: number, end: number, except: number): number;
   /** `group-size`. */
   groupSize(group: string): number;
+  /** Not WIT (worker isolation): every group and its members, to rebuild a fresh worker's mirror. */
+  memberships(): Iterable<readonly [string, ReadonlySet<number>]>;
 }
 
 /** Limits the `groups` interface enforces. */
@@ -43,5 +45,6 @@ export function createGroupsImports(router: Router, limits: GroupsLimits): Group
       return router.groupSend(group, src, start, end, except);
     },
     groupSize: (group) => (isValidGroupName(group) ? router.groupSize(group) : 0),
+    memberships: () => router.groupMemberships(),
   };
 }

@@ -26,11 +26,11 @@ export interface HostImports {
   log(level: number, message: string): void;
   /** `now-ms`. */
   nowMs(): bigint;
-  /** Interface `groups`; absent where it is not offered (worker isolation for now): its functions then return false/0. */
+  /** Interface `groups` (in a worker: answered from its mirror, sends recorded as effects); absent: its functions return false/0. */
   groups?: GroupsImports;
   /** Interface `timers` (the worker records its calls as effects); absent: `timer-set` returns false. */
   timers?: TimersImports;
-  /** Interface `upstreams`; absent where it is not offered: `upstream-open` then returns 0. */
+  /** Interface `upstreams` (in a worker: handles from a reserved pool, opens recorded as effects); absent: `upstream-open` returns 0. */
   upstreams?: UpstreamsImports;
 }
 

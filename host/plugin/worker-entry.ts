@@ -23,7 +23,7 @@ async function transpileWorkerSources(): Promise<URL> {
   const hostDir = fileURLToPath(new URL('..', import.meta.url));
   const out = await mkdtemp(join(tmpdir(), 'plugbroker-worker-'));
   await writeFile(join(out, 'package.json'), '{"type":"module"}');
-  for (const sub of ['', 'plugin', 'host-api']) {
+  for (const sub of ['', 'plugin', 'host-api', 'routing']) {
     await mkdir(join(out, sub), { recursive: true });
     for (const file of await readdir(join(hostDir, sub))) {
       if (!file.endsWith('.ts')) continue;

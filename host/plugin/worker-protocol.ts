@@ -22,13 +22,18 @@ export const CALL_STOP = 4;
 export const CALL_SNAPSHOT = 5;
 export const CALL_RESTORE = 6;
 /** Export names by call kind, for logs. */
-export const CALL_EXPORTS = ['', 'handle-connect', 'handle-msg', 'handle-broken', 'stop', 'snapshot', 'restore', 'start', 'adopt', 'handle-timer'];
+export const CALL_EXPORTS = ['', 'handle-connect', 'handle-msg', 'handle-broken', 'stop', 'snapshot', 'restore', 'start', 'adopt', 'handle-timer', 'group-mirror'];
 /** Pseudo call kind for `start`, seen only in `CTL_KIND`. */
 export const CALL_START = 7;
 /** Tells the worker's channel mirror that a channel is live, without calling the plugin (after `restore`). */
 export const CALL_ADOPT = 8;
 /** `handle-timer`; the body is the token, u64 LE. */
 export const CALL_TIMER = 9;
+/**
+ * Replaces the worker's group mirror with the I/O thread's membership (after a restart or a swap),
+ * without calling the plugin. Body: `encodeMemberships`.
+ */
+export const CALL_GROUP_MIRROR = 10;
 
 /** Effect kinds (worker → I/O thread). */
 export const EFFECT_SEND = 1;
@@ -41,6 +46,15 @@ export const EFFECT_SNAPSHOT = 6;
 export const EFFECT_TIMER_SET = 7;
 /** `timer-cancel`: body token u64 LE. */
 export const EFFECT_TIMER_CANCEL = 8;
+
+/** `group-join`: channel = the member, body = group name (UTF-8). */
+export const EFFECT_GROUP_JOIN = 9;
+/** `group-leave`: channel = the member, body = group name (UTF-8). */
+export const EFFECT_GROUP_LEAVE = 10;
+/** `group-send`: channel = `except`, body = u16 LE name length, name (UTF-8), payload. */
+export const EFFECT_GROUP_SEND = 11;
+/** `upstream-open`: channel = the reserved handle it took, body = u16 LE service length, service, key (UTF-8). */
+export const EFFECT_UPSTREAM_OPEN = 12;
 
 /** Int32 slots of the control buffer. */
 export const CTL_SEQ = 0;
@@ -66,6 +80,10 @@ export interface InitMessage {
   readonly maxFrameBytes: number;
   readonly callFuel: number;
   readonly ctl: SharedArrayBuffer;
+  /** Configured upstream service names (`upstream-open` refuses others in the worker). */
+  readonly upstreamServices: readonly string[];
+  /** Channel handles reserved for `upstream-open` (see `BatchMessage.handles`). */
+  readonly handles: readonly number[];
 }
 
 /** Calls to run, in order. */
@@ -73,6 +91,8 @@ export interface BatchMessage {
   readonly type: 'batch';
   readonly id: number;
   readonly bytes: Uint8Array;
+  /** More reserved channel handles for `upstream-open`, topping the worker's pool up. */
+  readonly handles: readonly number[];
 }
 
 /** Drop the failed instance and start a fresh one. */
@@ -148,6 +168,28 @@ export class RecordWriter {
     this.count++;
   }
 
+  /**
+   * Copies out the first records, whole, up to `maxBytes` in all (at least one record); the rest
+   * stays, moved to the front. All of them when they fit.
+   */
+  takeUpTo(maxBytes: number): Uint8Array {
+    if (this.#pos <= maxBytes) return this.take();
+    const b = this.#buf;
+    let p = 0;
+    let n = 0;
+    while (p < this.#pos) {
+      const next = p + RECORD_HEADER_BYTES + b.readUInt32LE(p + 5);
+      if (n > 0 && next > maxBytes) break;
+      p = next;
+      n++;
+    }
+    const out = new Uint8Array(b.subarray(0, p));
+    b.copyWithin(0, p, this.#pos);
+    this.#pos -= p;
+    this.count -= n;
+    return out;
+  }
+
   /** Appends already encoded records (`count` of them). */
   pushRaw(bytes: Uint8Array, count: number): void {
     this.#reserve(bytes.length);
@@ -206,6 +248,54 @@ export function encodePeer(port: number, transport: number, resumed: boolean, ad
   out[3] = resumed ? 1 : 0;
   addr.copy(out, 4);
   return out;
+}
+
+/** Encodes u16 LE length of `a`, `a` (UTF-8), then `b` (UTF-8 string or bytes `b[start, end)`). */
+export function encodeNamed(a: string, b: string | Uint8Array, start = 0, end = typeof b === 'string' ? 0 : b.length): Buffer {
+  const aBytes = Buffer.from(a, 'utf8');
+  const bBytes = typeof b === 'string' ? Buffer.from(b, 'utf8') : b.subarray(start, end);
+  const out = Buffer.allocUnsafe(2 + aBytes.length + bBytes.length);
+  out.writeUInt16LE(aBytes.length, 0);
+  aBytes.copy(out, 2);
+  out.set(bBytes, 2 + aBytes.length);
+  return out;
+}
+
+/** Splits an `encodeNamed` body into the leading string and the rest. */
+export function decodeNamed(body: Buffer): { name: string; rest: Buffer } {
+  const len = body.readUInt16LE(0);
+  return { name: body.toString('utf8', 2, 2 + len), rest: body.subarray(2 + len) };
+}
+
+/** Group memberships as a `CALL_GROUP_MIRROR` body: per group u16 LE name length, name, u32 LE count, u32 LE members. */
+export function encodeMemberships(groups: Iterable<readonly [string, Iterable<number>]>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, members] of groups) {
+    const ids = [...members];
+    const n = Buffer.from(name, 'utf8');
+    const b = Buffer.allocUnsafe(2 + n.length + 4 + ids.length * 4);
+    b.writeUInt16LE(n.length, 0);
+    n.copy(b, 2);
+    let p = 2 + n.length;
+    b.writeUInt32LE(ids.length, p);
+    for (const id of ids) b.writeUInt32LE(id >>> 0, (p += 4));
+    // (each id lands 4 bytes after the previous field: count at p₀, ids at p₀+4, p₀+8, …)
+    parts.push(b);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Calls `fn(group, channel)` for each membership of an `encodeMemberships` body. */
+export function forEachMembership(body: Buffer, fn: (group: string, channel: number) => void): void {
+  let p = 0;
+  while (p < body.length) {
+    const len = body.readUInt16LE(p);
+    const name = body.toString('utf8', p + 2, p + 2 + len);
+    p += 2 + len;
+    const count = body.readUInt32LE(p);
+    p += 4;
+    for (let i = 0; i < count; i++, p += 4) fn(name, body.readUInt32LE(p));
+  }
 }
 
 /** Serialises an error for `postMessage`. */

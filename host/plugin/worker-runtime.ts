@@ -15,13 +15,22 @@
  * - after a failure the calls that had not run (and, after a timeout, those whose effects died
  *   with the worker) are replayed to the fresh instance after the resumed `handle-connect`s, minus
  *   those about the failed channel: bystanders lose no frame.
+ *
+ * Groups and upstreams cross like timers: the worker answers from its own mirror and records an
+ * effect that this thread applies (worker.ts). Two pieces of this thread's state go the other way:
+ * - the group index seeds the worker's mirror (`CALL_GROUP_MIRROR`) first thing after a restart
+ *   and after a swap's `restore`, when the index holds every effect of the instances before;
+ * - a reserve of channel handles (`WORKER_UPSTREAM_HANDLE_RESERVE`, reserved in the registry and
+ *   topped up with every batch) lets `upstream-open` return a handle at once. Handles the worker
+ *   took come back as `EFFECT_UPSTREAM_OPEN`; a fresh worker gets the whole reserve again (a dead
+ *   worker's unapplied opens never happened here); the reserve is released when the runtime ends.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { FailurePolicy } from '../config.js';
 import { PluginFailedError, PluginOutOfFuelError, PluginStartError, PluginTimeoutError, PluginTrapError } from '../errors.js';
 import type { HostImports } from '../host-api/host.js';
-import { MAX_PLUGIN_PENDING_CALLS } from '../limits.js';
+import { MAX_PLUGIN_PENDING_CALLS, MAX_WORKER_BATCH_BYTES, WORKER_UPSTREAM_HANDLE_RESERVE } from '../limits.js';
 import type { PluginHealth } from './health.js';
 import type { PluginSpec } from './plugin-spec.js';
 import { RestartGovernor } from './restart-governor.js';
@@ -31,6 +40,7 @@ import {
   CALL_BROKEN,
   CALL_CONNECT,
   CALL_EXPORTS,
+  CALL_GROUP_MIRROR,
   CALL_MSG,
   CALL_RESTORE,
   CALL_SNAPSHOT,
@@ -44,12 +54,18 @@ import {
   EFFECT_AUTHENTICATE,
   EFFECT_CLOSE,
   EFFECT_CONNECT_RESULT,
+  EFFECT_GROUP_JOIN,
+  EFFECT_GROUP_LEAVE,
+  EFFECT_GROUP_SEND,
   EFFECT_LOG,
   EFFECT_SEND,
   EFFECT_SNAPSHOT,
   EFFECT_TIMER_CANCEL,
   EFFECT_TIMER_SET,
+  EFFECT_UPSTREAM_OPEN,
   RecordWriter,
+  decodeNamed,
+  encodeMemberships,
   encodePeer,
   forEachRecord,
   type FromWorker,
@@ -57,7 +73,7 @@ import {
   type StartedMessage,
   type WireError,
 } from './worker-protocol.js';
-import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
+import { TRANSPORT_KINDS, closeReasonCode, type PeerInfo } from './world.js';
 import { workerEntry } from './worker-entry.js';
 import { CallWatchdog } from './call-watchdog.js';
 import { decodeCalls, planReplay, type Call } from './worker-replay.js';
@@ -98,6 +114,8 @@ export class WorkerRuntime implements PluginRuntime {
   #onIdle: (() => void) | undefined;
   #onSnapshot: ((state: Uint8Array | null) => void) | undefined;
   readonly #watchdog: CallWatchdog;
+  /** Channel handles reserved for the worker's `upstream-open` and not yet seen taken. */
+  readonly #handles = new Set<number>();
   #restartTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: RuntimeOptions) {
@@ -184,6 +202,8 @@ export class WorkerRuntime implements PluginRuntime {
     this.#gated = true;
     void Promise.resolve(state).then((bytes) => {
       const front = new RecordWriter();
+      // The old runtime has drained: the group index holds every membership it made.
+      this.#pushGroupMirror(front);
       if (bytes !== null) {
         front.push(CALL_RESTORE, 0, bytes);
         for (const [ch, peer] of live) {
@@ -232,9 +252,35 @@ export class WorkerRuntime implements PluginRuntime {
       if (this.#inflight === undefined && this.#queue.count === 0) this.#idle();
       return;
     }
-    const bytes = this.#queue.take();
+    // A bounded batch: its effects reach the sockets before the next one runs (slow-consumer limits
+    // measure what a batch queued, not the whole backlog at once).
+    const bytes = this.#queue.takeUpTo(MAX_WORKER_BATCH_BYTES);
     this.#inflight = { id: ++this.#batchId, bytes };
-    this.#worker!.postMessage({ type: 'batch', id: this.#inflight.id, bytes });
+    this.#worker!.postMessage({ type: 'batch', id: this.#inflight.id, bytes, handles: this.#topUpHandles() });
+  }
+
+  /** Reserves handles until the worker holds `WORKER_UPSTREAM_HANDLE_RESERVE`; returns the new ones. */
+  #topUpHandles(): number[] {
+    const up = this.#host.upstreams;
+    if (up === undefined || up.services.length === 0) return [];
+    const fresh: number[] = [];
+    while (this.#handles.size < WORKER_UPSTREAM_HANDLE_RESERVE) {
+      const h = up.reserveHandle();
+      this.#handles.add(h);
+      fresh.push(h);
+    }
+    return fresh;
+  }
+
+  #releaseHandles(): void {
+    for (const h of this.#handles) this.#host.upstreams?.releaseHandle(h);
+    this.#handles.clear();
+  }
+
+  /** Queues the I/O thread's group memberships for the worker's mirror. */
+  #pushGroupMirror(queue: RecordWriter): void {
+    const groups = this.#host.groups;
+    if (groups !== undefined) queue.push(CALL_GROUP_MIRROR, 0, encodeMemberships(groups.memberships()));
   }
 
   #idle(): void {
@@ -260,7 +306,8 @@ export class WorkerRuntime implements PluginRuntime {
   async #spawn(): Promise<StartedMessage> {
     this.#phase = 'starting';
     this.#generation++;
-    this.#host.timers?.reset(); // timers belong to the instance that armed them
+    this.#host.timers?.reset(); // timers and upstream channels belong to the instance that armed or opened them
+    this.#host.upstreams?.reset();
     Atomics.store(this.#ctl, CTL_IN_CALL, 0);
     const entry = await workerEntry();
     if ((this.#phase as Phase) === 'closed') return { type: 'started', error: { name: 'Error', message: 'runtime stopped' }, refused: false, memoryBytes: 0 };
@@ -284,6 +331,9 @@ export class WorkerRuntime implements PluginRuntime {
       maxFrameBytes: this.#maxFrameBytes,
       callFuel: this.spec.callFuel,
       ctl: this.#ctlBuffer,
+      upstreamServices: this.#host.upstreams?.services ?? [],
+      // A fresh worker: the reserve as this thread knows it (a dead worker's unapplied opens never happened).
+      handles: [...this.#handles, ...this.#topUpHandles()],
     });
     return started;
   }
@@ -348,6 +398,24 @@ export class WorkerRuntime implements PluginRuntime {
         case EFFECT_TIMER_CANCEL:
           host.timers?.timerCancel(r.body.readBigUInt64LE(0));
           break;
+        case EFFECT_GROUP_JOIN:
+          host.groups?.groupJoin(r.body.toString('utf8'), r.channel);
+          break;
+        case EFFECT_GROUP_LEAVE:
+          host.groups?.groupLeave(r.body.toString('utf8'), r.channel);
+          break;
+        case EFFECT_GROUP_SEND: {
+          const { name, rest } = decodeNamed(r.body);
+          host.groups?.groupSend(name, rest, 0, rest.length, r.channel);
+          break;
+        }
+        case EFFECT_UPSTREAM_OPEN: {
+          const { name, rest } = decodeNamed(r.body);
+          this.#handles.delete(r.channel);
+          // The plugin already holds the handle: a refused open ends like a dropped connection.
+          if (host.upstreams?.upstreamOpenAs(name, rest.toString('utf8'), r.channel) !== true) this.handleBroken(r.channel, closeReasonCode('peer-closed'));
+          break;
+        }
         case EFFECT_SNAPSHOT: {
           const f = this.#onSnapshot;
           this.#onSnapshot = undefined;
@@ -434,6 +502,7 @@ export class WorkerRuntime implements PluginRuntime {
       // A trap leaves the worker healthy: a fresh instance in the same thread is enough.
       this.#generation++;
       this.#host.timers?.reset();
+      this.#host.upstreams?.reset();
       started = await new Promise<StartedMessage>((resolve) => {
         this.#onStarted = resolve;
         this.#worker!.postMessage({ type: 'restart' });
@@ -449,7 +518,12 @@ export class WorkerRuntime implements PluginRuntime {
     }
     // Resumed connects for the channels the dead instance knew, then the calls it did not run.
     const live = new Map(this.#owner.liveChannels());
-    const queue = planReplay(pending.concat(decodeCalls(this.#queue.take())), this.#connected, live, this.#policy === 'reload');
+    const replay = planReplay(pending.concat(decodeCalls(this.#queue.take())), this.#connected, live, this.#policy === 'reload');
+    // The fresh instance's group mirror starts from this thread's index (memberships outlive a trap).
+    const queue = new RecordWriter();
+    this.#pushGroupMirror(queue);
+    const count = replay.count;
+    queue.pushRaw(replay.take(), count);
     this.#queue = queue;
     this.#ready(started);
     this.#owner.onInstanceReplaced();
@@ -471,7 +545,10 @@ export class WorkerRuntime implements PluginRuntime {
     const w = this.#worker;
     this.#worker = undefined;
     this.#watchdog.armed = false;
-    if (this.#phase === 'closed' || this.#phase === 'failed') this.#watchdog.stop();
+    if (this.#phase === 'closed' || this.#phase === 'failed') {
+      this.#watchdog.stop();
+      this.#releaseHandles();
+    }
     if (w !== undefined) void w.terminate();
   }
 

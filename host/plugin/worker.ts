@@ -7,11 +7,27 @@
  * connected, refused, closed by the plugin, broken) and for frames above the size limit, exactly
  * as inline. It cannot see the peer's outbound queue from here: a frame that finds the queue full
  * is dropped on the I/O thread (README, Isolation).
+ *
+ * Groups: the worker keeps a mirror of the memberships its instance made (`group-join`/`leave`,
+ * a channel leaving all its groups when it closes, is refused or breaks), seeded from the I/O
+ * thread's index after a restart or swap (`CALL_GROUP_MIRROR`). `group-join`, `group-leave` and
+ * `group-size` answer from it; `group-send` is an effect and returns the mirror's member count
+ * (minus `except`): the worker's view, which counts a member the I/O thread has closed but whose
+ * `handle-broken` has not reached the worker yet.
+ *
+ * Upstreams: `upstream-open` takes a channel handle from a pool the I/O thread reserved for it
+ * (refilled with every batch) and records the open as an effect; an empty pool or an unknown
+ * service answers 0. When the I/O thread cannot open (every node ejected, broker stopping), the
+ * plugin gets `handle-broken(peer-closed)` for the handle.
  */
 import { parentPort } from 'node:worker_threads';
 import type { HostImports } from '../host-api/host.js';
 import type { TimersImports } from '../host-api/timers.js';
-import { MAX_PLUGIN_TIMERS } from '../limits.js';
+import type { GroupsImports } from '../host-api/groups.js';
+import { isValidGroupName } from '../host-api/groups.js';
+import type { UpstreamsImports } from '../host-api/upstreams.js';
+import { MAX_PLUGIN_TIMERS, MAX_UPSTREAM_KEY_BYTES } from '../limits.js';
+import { GroupIndex } from '../routing/groups.js';
 import { PluginBadArgumentError } from '../errors.js';
 import { PluginInstance } from './instance.js';
 import type { PluginSpec } from './plugin-spec.js';
@@ -19,6 +35,7 @@ import {
   CALL_ADOPT,
   CALL_BROKEN,
   CALL_CONNECT,
+  CALL_GROUP_MIRROR,
   CALL_MSG,
   CALL_RESTORE,
   CALL_SNAPSHOT,
@@ -32,12 +49,18 @@ import {
   EFFECT_AUTHENTICATE,
   EFFECT_CLOSE,
   EFFECT_CONNECT_RESULT,
+  EFFECT_GROUP_JOIN,
+  EFFECT_GROUP_LEAVE,
+  EFFECT_GROUP_SEND,
   EFFECT_LOG,
   EFFECT_SEND,
   EFFECT_SNAPSHOT,
   EFFECT_TIMER_CANCEL,
   EFFECT_TIMER_SET,
+  EFFECT_UPSTREAM_OPEN,
   RecordWriter,
+  encodeNamed,
+  forEachMembership,
   forEachRecord,
   toWireError,
   type FromWorker,
@@ -67,6 +90,7 @@ class EffectRecorder implements HostImports {
   channelClose(channel: number): void {
     if (channels.get(channel) !== true) return;
     channels.set(channel, false);
+    groups.leaveAll(channel); // as inline: a closing channel is no longer live, so no longer a member
     effects.push(EFFECT_CLOSE, channel);
   }
   channelAuthenticate(channel: number): boolean {
@@ -102,7 +126,54 @@ class EffectRecorder implements HostImports {
     },
     reset: () => armed.clear(),
   };
+  /** Interface `groups`: answered from the worker's membership mirror; sends are effects. */
+  readonly groups: GroupsImports = {
+    groupJoin(group, channel) {
+      if (!isValidGroupName(group) || channels.get(channel) !== true) return false;
+      const result = groups.join(group, channel);
+      if (result === 'joined') effects.pushString(EFFECT_GROUP_JOIN, channel, group);
+      return result !== 'too-many-groups';
+    },
+    groupLeave(group, channel) {
+      if (!isValidGroupName(group) || !groups.leave(group, channel)) return false;
+      effects.pushString(EFFECT_GROUP_LEAVE, channel, group);
+      return true;
+    },
+    groupSend(group, src, start, end, except) {
+      if (end - start > init.maxFrameBytes || !isValidGroupName(group)) return 0;
+      const members = groups.members(group);
+      if (members === undefined) return 0;
+      const count = members.size - (except !== 0 && members.has(except) ? 1 : 0);
+      if (count > 0) effects.push(EFFECT_GROUP_SEND, except, encodeNamed(group, src, start, end));
+      return count;
+    },
+    groupSize: (group) => (isValidGroupName(group) ? groups.size(group) : 0),
+    memberships: () => groups.entries(),
+  };
+  /** Interface `upstreams`: a handle from the reserved pool now, the connection on the I/O thread. */
+  readonly upstreams: UpstreamsImports = {
+    upstreamOpen(service, key) {
+      if (!upstreamServices.has(service) || Buffer.byteLength(service) > MAX_UPSTREAM_KEY_BYTES || Buffer.byteLength(key) > MAX_UPSTREAM_KEY_BYTES) return 0;
+      const handle = handles.shift(); // in order, as inline hands out handles
+      if (handle === undefined) return 0;
+      channels.set(handle, true);
+      effects.push(EFFECT_UPSTREAM_OPEN, handle, encodeNamed(service, key));
+      return handle;
+    },
+    reset() {},
+    get services() {
+      return [...upstreamServices];
+    },
+    reserveHandle: () => 0,
+    releaseHandle() {},
+    upstreamOpenAs: () => false,
+  };
 }
+/** Memberships this instance made (or was seeded with), mirrored for `group-*`'s answers. */
+const groups = new GroupIndex();
+/** Channel handles the I/O thread reserved for `upstream-open`. */
+const handles: number[] = [];
+let upstreamServices = new Set<string>();
 /** Timers this instance armed (token → repeating), mirrored for `timer-set`'s cap and `timer-cancel`'s answer. */
 const armed = new Map<bigint, boolean>();
 const host = new EffectRecorder();
@@ -127,6 +198,8 @@ function startInstance(): void {
   instance = undefined;
   channels.clear();
   armed.clear(); // the I/O thread drops the old instance's timers too
+  // The I/O thread's index is the truth after a failure: it seeds the mirror (CALL_GROUP_MIRROR).
+  groups.clear();
   effects.take();
   let error: WireError | null = null;
   let refused = false;
@@ -165,12 +238,21 @@ function runBatch(id: number, bytes: Uint8Array): void {
           const peer = { port: r.body.readUInt16LE(0), transport: TRANSPORT_KINDS[r.body[2]], resumed: r.body[3] === 1, address: r.body.toString('utf8', 4) };
           const ok = inst.handleConnect(r.channel, peer);
           // A refused channel stays known (its handle-broken follows) but takes no more frames.
-          if (!ok) channels.set(r.channel, false);
+          if (!ok) {
+            channels.set(r.channel, false);
+            groups.leaveAll(r.channel);
+          }
           effects.push(EFFECT_CONNECT_RESULT, r.channel, ok ? YES : NO);
           break;
         }
         case CALL_BROKEN:
+          // The I/O thread took the channel out of its groups before this call, as inline.
+          groups.leaveAll(r.channel);
           if (channels.delete(r.channel)) inst.handleBroken(r.channel, r.body[0]);
+          break;
+        case CALL_GROUP_MIRROR:
+          groups.clear();
+          forEachMembership(r.body, (group, ch) => void groups.join(group, ch));
           break;
         case CALL_SNAPSHOT:
           effects.push(EFFECT_SNAPSHOT, 0, init.stateful ? inst.snapshot() : undefined);
@@ -212,12 +294,15 @@ port.on('message', (msg: ToWorker) => {
     case 'init':
       init = msg;
       ctl = new Int32Array(msg.ctl);
+      upstreamServices = new Set(msg.upstreamServices);
+      handles.push(...msg.handles);
       startInstance();
       break;
     case 'restart':
       startInstance();
       break;
     case 'batch':
+      for (const h of msg.handles) handles.push(h);
       runBatch(msg.id, msg.bytes);
       break;
   }

@@ -57,6 +57,17 @@ export class GroupIndex {
     return this.#members.get(group);
   }
 
+  /** Empties the index. */
+  clear(): void {
+    this.#members.clear();
+    this.#groupsOf.clear();
+  }
+
+  /** Every non-empty group and its live member set. */
+  entries(): IterableIterator<[string, ReadonlySet<number>]> {
+    return this.#members.entries();
+  }
+
   /** Number of members of `group`. */
   size(group: string): number {
     return this.#members.get(group)?.size ?? 0;

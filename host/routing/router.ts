@@ -63,6 +63,11 @@ export class Router {
     return this.#groups.size(group);
   }
 
+  /** Every non-empty group and its (live) member set. */
+  groupMemberships(): Iterable<readonly [string, ReadonlySet<number>]> {
+    return this.#groups.entries();
+  }
+
   /** `channel` stopped being live: it leaves every group (O(its groups)). */
   channelEnded(channel: number): void {
     this.#groups.leaveAll(channel);

@@ -56,11 +56,26 @@ export class UpstreamScope {
     this.#upstreams = upstreams;
   }
 
-  /** `Upstreams.open`, remembering the channel as this scope's. */
-  open(service: string, key: string): number {
-    const id = this.#upstreams.open(service, key, this);
-    if (id !== 0) this.channels.add(id);
-    return id;
+  /** `Upstreams.open`, remembering the channel as this scope's; `id`: a handle from `reserveHandle`. */
+  open(service: string, key: string, id?: number): number {
+    const opened = this.#upstreams.open(service, key, this, id);
+    if (opened !== 0) this.channels.add(opened);
+    return opened;
+  }
+
+  /** A handle set aside for a later `open(…, id)` (worker isolation: see worker-runtime.ts). */
+  reserveHandle(): number {
+    return this.#upstreams.reserveHandle();
+  }
+
+  /** Gives back a handle from `reserveHandle` that no channel took. */
+  releaseHandle(id: number): void {
+    this.#upstreams.releaseHandle(id);
+  }
+
+  /** Names of the configured services. */
+  get services(): readonly string[] {
+    return this.#upstreams.services;
   }
 
   /**
@@ -97,15 +112,17 @@ export class Upstreams implements ConnectionEvents {
    * Opens a channel to a node of `service`, chosen by its policy (`key` for consistent-hash).
    * Returns the channel handle at once (frames may be sent before the connection is up), or 0 when
    * the service is unknown, all its nodes are ejected, or the broker is stopping.
+   * @param reservedId a handle from `reserveHandle` to open the channel under (released on failure).
    */
-  open(service: string, key: string, scope: UpstreamScope | null = null): number {
-    if (this.#stopped) return 0;
-    const balancer = this.#services.get(service);
-    if (balancer === undefined) return 0;
-    const node = balancer.pick(key, this.#now());
-    if (node === -1) return 0;
+  open(service: string, key: string, scope: UpstreamScope | null = null, reservedId?: number): number {
+    const balancer = this.#stopped ? undefined : this.#services.get(service);
+    const node = balancer === undefined ? -1 : balancer.pick(key, this.#now());
+    if (balancer === undefined || node === -1) {
+      if (reservedId !== undefined) this.releaseHandle(reservedId);
+      return 0;
+    }
     const { host, port } = balancer.node(node);
-    const id = this.#deps.registry.allocateId();
+    const id = reservedId ?? this.#deps.registry.allocateId();
     const entry: UpstreamChannel = { scope, service, balancer, node, connected: false };
     const transport = connectTcp(host, port, this.#deps.connectTimeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS, {
       onConnected: () => {
@@ -120,6 +137,21 @@ export class Upstreams implements ConnectionEvents {
     conn.open();
     this.#deps.log.debug({ connId: id, service, node: `${host}:${port}` }, 'upstream channel opened');
     return id;
+  }
+
+  /** A channel handle set aside for a later `open` (the registry allocates no connection under it meanwhile). */
+  reserveHandle(): number {
+    return this.#deps.registry.reserveId();
+  }
+
+  /** Gives back a handle from `reserveHandle`. */
+  releaseHandle(id: number): void {
+    this.#deps.registry.releaseId(id);
+  }
+
+  /** Names of the configured services. */
+  get services(): readonly string[] {
+    return [...this.#services.keys()];
   }
 
   /** The broker is shutting down: no new upstream channels (the open ones close with the others). */

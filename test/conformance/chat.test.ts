@@ -12,11 +12,7 @@ import { startNodes, type UpstreamNode } from '../helpers/upstream-node.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
 import { CHAT_PLUGINS, inEveryMode, RUN_MODES, until } from './plugins.js';
 
-// TODO(#7): worker isolation offers no groups or timers yet (its host side answers group-join with
-// false and never arms a timer), so chat runs in the inline modes only.
-const CHAT_MODES = RUN_MODES.filter((m) => m.options.isolation !== 'worker');
-
-describe.each(inEveryMode(CHAT_PLUGINS, CHAT_MODES))('chat plugin written in $language, $mode', ({ path, options }) => {
+describe.each(inEveryMode(CHAT_PLUGINS, RUN_MODES))('chat plugin written in $language, $mode', ({ path, options }) => {
   let tb: TestBroker;
   const clients: TestClient[] = [];
   let nodes: UpstreamNode[] = [];

@@ -2,6 +2,8 @@
  * The `groups` interface over real TCP, with the hand-written `router` plugin
  * (test/fixtures/plugins/router.wat): joins, sends to a group with and without an exception,
  * ordering with unicast frames, cleanup on disconnect, and batching of consecutive group sends.
+ * Every case runs inline and under worker isolation (the worker answers from its membership
+ * mirror and sends through effects: README, Isolation).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
@@ -23,7 +25,9 @@ const u32 = (v: number): Buffer => {
 const gsend = (g: string, msg: string, except = 0, reply = true): Buffer =>
   Buffer.concat([Buffer.from(reply ? 'b' : 'q'), name(g), u32(except), Buffer.from(msg)]);
 
-describe('groups', () => {
+const ISOLATIONS = [{ isolation: 'inline' as const }, { isolation: 'worker' as const }];
+
+describe.each(ISOLATIONS)('groups, $isolation isolation', ({ isolation }) => {
   let tb: TestBroker | undefined;
   const clients: TestClient[] = [];
   afterEach(async () => {
@@ -45,7 +49,7 @@ describe('groups', () => {
   };
 
   it('sends one frame to every member and returns the number of deliveries', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ isolation, plugin: ROUTER });
     const ms = await members(5, 'room');
     const outsider = await connect();
     outsider.send(gsend('room', 'hello'));
@@ -56,7 +60,7 @@ describe('groups', () => {
   });
 
   it('leaves out the excepted channel (the sender, typically)', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ isolation, plugin: ROUTER });
     const [a, b, c] = await members(3, 'room');
     // Channel handles are allocated in order from 1: a is 1.
     a.send(gsend('room', 'from-a', 1));
@@ -68,7 +72,7 @@ describe('groups', () => {
   });
 
   it('keeps a member\'s group frames in order with the frames sent to it alone', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ isolation, plugin: ROUTER });
     const [a] = await members(1, 'room');
     // One read chunk: group send, then the count reply to the same channel, then another group send.
     a.write(Buffer.concat([gsend('room', 'g1'), gsend('room', 'g2')].map((b) => Buffer.concat([Buffer.from(`${b.length}\n`), b]))));
@@ -77,7 +81,7 @@ describe('groups', () => {
   });
 
   it('batches consecutive group sends into one write per member', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ isolation, plugin: ROUTER });
     const ms = await members(20, 'room');
     const pub = await connect();
     const burst = Array.from({ length: 50 }, (_, i) => gsend('room', `m${i}`, 0, false));
@@ -92,7 +96,7 @@ describe('groups', () => {
   });
 
   it('removes a closed channel from its groups before handle-broken', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ isolation, plugin: ROUTER });
     const [a, b] = await members(2, 'room');
     a.send(join('other'));
     expect((await a.readFrame())[0]).toBe(1);
@@ -114,7 +118,7 @@ describe('groups', () => {
   });
 
   it('leave removes one membership; join is idempotent; bad names are refused', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ isolation, plugin: ROUTER });
     const [a] = await members(1, 'room');
     a.send(join('room'));
     expect((await a.readFrame())[0]).toBe(1);
@@ -131,14 +135,14 @@ describe('groups', () => {
   });
 
   it('returns 0 for a group without members', async () => {
-    tb = await startBroker({ plugin: ROUTER });
+    tb = await startBroker({ isolation, plugin: ROUTER });
     const [a] = await members(1, 'room');
     a.send(gsend('nobody', 'x'));
     expect((await a.readFrame()).readUInt32LE()).toBe(0);
   });
 
   it('closes a member that does not read (slow-consumer) without hurting the others', async () => {
-    tb = await startBroker({ plugin: ROUTER, maxFrameBytes: 16 * 1024, maxOutboundBytes: 512 * 1024 });
+    tb = await startBroker({ isolation, plugin: ROUTER, maxFrameBytes: 16 * 1024, maxOutboundBytes: 512 * 1024 });
     const [slow, fast] = await members(2, 'room');
     slow.socket.pause();
     const pub = await connect();
