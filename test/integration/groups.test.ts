@@ -134,6 +134,23 @@ describe.each(ISOLATIONS)('groups, $isolation isolation', ({ isolation }) => {
     expect((await a.readFrame())[0]).toBe(1); // 255 bytes: allowed
   });
 
+  it('keeps memberships through a trap: the fresh instance (and a worker\'s rebuilt mirror) sees them', async () => {
+    tb = await startBroker({ isolation, plugin: ROUTER });
+    const [a, b] = await members(2, 'room');
+    const victim = await connect();
+    victim.send('!');
+    await victim.waitClosed();
+    a.send(size('room'));
+    expect((await a.readFrame()).readUInt32LE()).toBe(2);
+    a.send(gsend('room', 'after', 1)); // a is channel 1
+    expect((await a.readFrame()).readUInt32LE()).toBe(1);
+    expect((await b.readFrame()).toString()).toBe('after');
+    b.send(leave('room'));
+    expect((await b.readFrame())[0]).toBe(1);
+    a.send(size('room'));
+    expect((await a.readFrame()).readUInt32LE()).toBe(1);
+  });
+
   it('returns 0 for a group without members', async () => {
     tb = await startBroker({ isolation, plugin: ROUTER });
     const [a] = await members(1, 'room');
