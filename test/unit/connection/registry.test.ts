@@ -91,6 +91,16 @@ describe('ConnectionRegistry', () => {
       expect(registry.allocateId()).toBe(1);
     });
 
+    it('skips handles reserved for a plugin worker after wrapping, until released', async () => {
+      const registry = await smallRegistry();
+      const reserved = registry.reserveId(); // 1
+      for (let i = 0; i < SMALL_MAX - 1; i++) registry.allocateId(); // 2..5
+      expect(registry.allocateId()).toBe(2); // wrapped past the reserved 1
+      registry.releaseId(reserved);
+      for (let i = 0; i < SMALL_MAX - 2; i++) registry.allocateId(); // 3..5
+      expect(registry.allocateId()).toBe(1);
+    });
+
     it('skips handles that are still live after wrapping', async () => {
       const registry = await smallRegistry();
       for (let i = 0; i < SMALL_MAX; i++) open(registry);
@@ -165,5 +175,19 @@ describe('ConnectionRegistry', () => {
       expect(registry.size).toBe(0);
       expect(registry.list()).toEqual([]);
     });
+  });
+});
+
+describe('ConnectionRegistry reservations', () => {
+  it('never allocates a reserved handle until it is released or added', () => {
+    const reg = new ConnectionRegistry();
+    const r = reg.reserveId();
+    expect(r).toBe(1);
+    expect(reg.allocateId()).toBe(2);
+    reg.add(fakeConnection(r));
+    expect(reg.get(r)?.id).toBe(1);
+    const r2 = reg.reserveId();
+    reg.releaseId(r2);
+    expect(r2).toBe(3);
   });
 });
