@@ -20,7 +20,10 @@ export function swapRuntime(old: PluginRuntime, next: PluginRuntime, owner: Runt
     next.restore(old.detach(true));
     return 'state';
   }
-  void old.detach(false);
+  // Memberships made by the old instance stay (they are the broker's); a worker's mirror learns them
+  // once the old runtime has drained, before the resumed connects below.
+  const drained = old.detach(false);
+  next.adoptGroups?.(drained);
   for (const [channel, peer] of [...owner.liveChannels()]) {
     if (next.handleConnect(channel, peer) === false) owner.onConnectDecided(channel, false);
   }

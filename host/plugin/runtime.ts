@@ -106,6 +106,13 @@ export interface PluginRuntime {
    * resolves, calls wait (worker) — inline, pass the bytes themselves.
    */
   restore(state: Uint8Array | Promise<Uint8Array | null>): void;
+
+  /**
+   * Hot swap by replay, new side: once `oldDrained` settles (the old runtime's group effects are
+   * all applied), the runtime learns the broker's group memberships before any call queued after
+   * this one. Worker isolation only (its group mirror); calls wait until then. Inline: absent.
+   */
+  adoptGroups?(oldDrained: Promise<unknown>): void;
 }
 
 /** Creates the runtime for `isolation` (nothing runs until `start`). */

@@ -19,7 +19,8 @@
  * Groups and upstreams cross like timers: the worker answers from its own mirror and records an
  * effect that this thread applies (worker.ts). Two pieces of this thread's state go the other way:
  * - the group index seeds the worker's mirror (`CALL_GROUP_MIRROR`) first thing after a restart
- *   and after a swap's `restore`, when the index holds every effect of the instances before;
+ *   and after a swap (`restore` or `adoptGroups`), when the index holds every effect of the
+ *   instances before;
  * - a reserve of channel handles (`WORKER_UPSTREAM_HANDLE_RESERVE`, reserved in the registry and
  *   topped up with every batch) lets `upstream-open` return a handle at once. Handles the worker
  *   took come back as `EFFECT_UPSTREAM_OPEN`; a fresh worker gets the whole reserve again (a dead
@@ -223,6 +224,20 @@ export class WorkerRuntime implements PluginRuntime {
       this.#gated = false;
       this.#scheduleFlush();
     });
+  }
+
+  adoptGroups(oldDrained: Promise<unknown>): void {
+    this.#gated = true;
+    const open = (): void => {
+      const front = new RecordWriter();
+      this.#pushGroupMirror(front);
+      const count = this.#queue.count;
+      front.pushRaw(this.#queue.take(), count);
+      this.#queue = front;
+      this.#gated = false;
+      this.#scheduleFlush();
+    };
+    void oldDrained.then(open, open);
   }
 
   // ---------------------------------------------------------------------------------------------

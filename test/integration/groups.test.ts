@@ -151,6 +151,17 @@ describe.each(ISOLATIONS)('groups, $isolation isolation', ({ isolation }) => {
     expect((await a.readFrame()).readUInt32LE()).toBe(1);
   });
 
+  it('keeps memberships through a hot swap by replay: the new instance (and a worker\'s mirror) sees them', async () => {
+    tb = await startBroker({ isolation, plugin: ROUTER });
+    const [a, b] = await members(2, 'room');
+    expect(await tb.broker.reloadPlugin(ROUTER)).toBe('replay');
+    a.send(size('room'));
+    expect((await a.readFrame()).readUInt32LE()).toBe(2);
+    a.send(gsend('room', 'swapped', 1)); // a is channel 1
+    expect((await a.readFrame()).readUInt32LE()).toBe(1);
+    expect((await b.readFrame()).toString()).toBe('swapped');
+  });
+
   it('returns 0 for a group without members', async () => {
     tb = await startBroker({ isolation, plugin: ROUTER });
     const [a] = await members(1, 'room');
