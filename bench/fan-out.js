@@ -9,7 +9,7 @@
 // headline figure, with its ratio to raw-node measured in the same run.
 //
 // usage: node bench/fan-out.js [--quick] [--members 1000,10000] [--batch 32] [--rounds 3]
-//                              [--servers raw-node,plugbroker,nats-server]
+//                              [--servers raw-node,plugbroker,plugbroker-worker,nats-server]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -95,6 +95,13 @@ const SERVERS = [
     protocol: 'framed',
     command: (port, plugin) => [process.execPath, ['bin/broker.js', 'serve', '--plugin', plugin, '--port', String(port), '--log-level', 'warn',
       '--max-connections', '0', '--ping-interval-ms', '0', '--idle-timeout-ms', '0']],
+  },
+  {
+    // The same through worker isolation: group-send crosses the thread boundary as an effect.
+    name: 'plugbroker-worker',
+    protocol: 'framed',
+    command: (port, plugin) => [process.execPath, ['bin/broker.js', 'serve', '--plugin', plugin, '--port', String(port), '--log-level', 'warn',
+      '--max-connections', '0', '--ping-interval-ms', '0', '--idle-timeout-ms', '0', '--isolation', 'worker']],
   },
   { name: 'nats-server', protocol: 'nats', command: (port) => ['nats-server', ['-a', '127.0.0.1', '-p', String(port)]] },
 ];
@@ -202,7 +209,7 @@ async function main() {
       console.log('nats-server: not installed (apt-get install -y nats-server); skipped');
       continue;
     }
-    if (def.name === 'plugbroker' && !existsSync(path.join(repoRoot, 'bin/broker.js'))) continue;
+    if (def.name.startsWith('plugbroker') && !existsSync(path.join(repoRoot, 'bin/broker.js'))) continue;
     const port = await pickFreePort();
     const [file, args] = def.command(port, plugin);
     const proc = new ManagedProcess(def.name, file, args, { cwd: repoRoot });
