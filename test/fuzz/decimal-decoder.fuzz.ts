@@ -34,6 +34,7 @@ import {
   type ErrorCode,
 } from '../../host/errors.js';
 import { DecimalDecoder } from '../../host/framing/decimal-decoder.js';
+import { referenceDecode } from '../helpers/reference-decoder.js';
 import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES_CEILING, MAX_LENGTH_DIGITS } from '../../host/limits.js';
 
@@ -65,44 +66,7 @@ interface Expected {
   error: { code: ErrorCode; offset: number; byte?: number; declared?: number } | null;
 }
 
-/**
- * One-shot reference decoder, written from the README rather than from the decoder: a header of
- * 1–10 ASCII digits ended by `\n` or `\r\n`, then that many body bytes; blank lines (`\n`, `\r\n`)
- * between frames are skipped; a length above `maxFrameBytes` fails at the end of its header line.
- * An incomplete frame at the end of the input is not an error.
- */
-function reference(s: Uint8Array, maxFrameBytes: number): Expected {
-  const frames: Array<[number, number]> = [];
-  let i = 0;
-  for (;;) {
-    let digits = 0;
-    let length = 0;
-    for (;;) {
-      if (i >= s.length) return { frames, error: null };
-      const c = s[i];
-      if (c >= 0x30 && c <= 0x39) {
-        if (++digits > MAX_LENGTH_DIGITS) return { frames, error: { code: 'PB_ERR_FRAME_HEADER_TOO_LONG', offset: i } };
-        length = length * 10 + (c - 0x30);
-        i++;
-        continue;
-      }
-      if (c === 0x0d) {
-        if (i + 1 >= s.length) return { frames, error: null };
-        if (s[i + 1] !== 0x0a) return { frames, error: { code: 'PB_ERR_FRAME_BAD_LENGTH', offset: i + 1, byte: s[i + 1] } };
-        i += 2;
-      } else if (c === 0x0a) {
-        i++;
-      } else {
-        return { frames, error: { code: 'PB_ERR_FRAME_BAD_LENGTH', offset: i, byte: c } };
-      }
-      if (digits > 0) break;
-    }
-    if (length > maxFrameBytes) return { frames, error: { code: 'PB_ERR_FRAME_TOO_LARGE', offset: i, declared: length } };
-    if (i + length > s.length) return { frames, error: null };
-    frames.push([i, i + length]);
-    i += length;
-  }
-}
+const reference = referenceDecode;
 
 // ---------------------------------------------------------------------------------------------
 // Running one input through the decoder, with every check

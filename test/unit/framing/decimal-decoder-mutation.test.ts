@@ -10,8 +10,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameBadLengthError, FrameError, FrameTooLargeError, type ErrorCode } from '../../../host/errors.js';
 import { DecimalDecoder } from '../../../host/framing/decimal-decoder.js';
+import { referenceDecode } from '../../helpers/reference-decoder.js';
 import { encodeDecimalFrame } from '../../../host/framing/decimal-encoder.js';
-import { MAX_LENGTH_DIGITS } from '../../../host/limits.js';
 
 /** The framing codes of the error catalogue (host/errors.ts): the only ones a decoder may return. */
 const FRAME_CODES: readonly ErrorCode[] = ['PB_ERR_FRAME_BAD_LENGTH', 'PB_ERR_FRAME_HEADER_TOO_LONG', 'PB_ERR_FRAME_TOO_LARGE'];
@@ -22,44 +22,11 @@ interface Expected {
   error: { code: ErrorCode; offset: number; byte?: number; declared?: number } | null;
 }
 
-/**
- * One-shot reference decoder, straight from the README: a header of 1–10 ASCII digits ended by
- * `\n` or `\r\n`, then that many body bytes; blank lines (`\n`, `\r\n`) between frames are
- * skipped. An incomplete frame at the end is not an error.
- */
+/** The shared reference decoder, with frame bodies as hex for easy comparison. */
 function reference(s: Uint8Array, maxFrameBytes: number): Expected {
-  const frames: string[] = [];
-  const hex = (a: number, b: number): string => Buffer.from(s.buffer, s.byteOffset + a, b - a).toString('hex');
-  let i = 0;
-  for (;;) {
-    let digits = 0;
-    let length = 0;
-    // Header line (or blank line): ends with i just past its LF.
-    for (;;) {
-      if (i >= s.length) return { frames, error: null };
-      const c = s[i];
-      if (c >= 0x30 && c <= 0x39) {
-        if (++digits > MAX_LENGTH_DIGITS) return { frames, error: { code: 'PB_ERR_FRAME_HEADER_TOO_LONG', offset: i } };
-        length = length * 10 + (c - 0x30);
-        i++;
-        continue;
-      }
-      if (c === 0x0d) {
-        if (i + 1 >= s.length) return { frames, error: null };
-        if (s[i + 1] !== 0x0a) return { frames, error: { code: 'PB_ERR_FRAME_BAD_LENGTH', offset: i + 1, byte: s[i + 1] } };
-        i += 2;
-      } else if (c === 0x0a) {
-        i++;
-      } else {
-        return { frames, error: { code: 'PB_ERR_FRAME_BAD_LENGTH', offset: i, byte: c } };
-      }
-      if (digits > 0) break;
-    }
-    if (length > maxFrameBytes) return { frames, error: { code: 'PB_ERR_FRAME_TOO_LARGE', offset: i, declared: length } };
-    if (i + length > s.length) return { frames, error: null };
-    frames.push(hex(i, i + length));
-    i += length;
-  }
+  const r = referenceDecode(s, maxFrameBytes);
+  const hex = ([a, b]: [number, number]): string => Buffer.from(s.buffer, s.byteOffset + a, b - a).toString('hex');
+  return { frames: r.frames.map(hex), error: r.error };
 }
 
 /** A mutation of a byte stream; positions are fractions of the current length. */
