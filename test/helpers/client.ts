@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { once } from 'node:events';
+import { afterEach } from 'vitest';
 import { DecimalDecoder } from '../../host/framing/decimal-decoder.js';
 import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
 
@@ -96,4 +97,23 @@ export async function connectClient(port: number): Promise<TestClient> {
   const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
   await once(socket, 'connect');
   return new TestClient(socket);
+}
+
+/**
+ * Tracks the clients a suite opens and, after each test, closes them and stops the suite's broker
+ * (read through `getBroker`, since each test starts its own). Returns `connect()`.
+ */
+export function useClients(getBroker: () => { port: number; stop(): Promise<void> } | undefined): { connect(): Promise<TestClient> } {
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await getBroker()?.stop();
+  });
+  return {
+    async connect(): Promise<TestClient> {
+      const c = await connectClient(getBroker()!.port);
+      clients.push(c);
+      return c;
+    },
+  };
 }

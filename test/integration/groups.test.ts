@@ -5,9 +5,9 @@
  * Every case runs inline and under worker isolation (the worker answers from its membership
  * mirror and sends through effects: README, Isolation).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { connectClient, type TestClient } from '../helpers/client.js';
+import { useClients, type TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
 
 const ROUTER = fixture('router');
@@ -29,17 +29,7 @@ const ISOLATIONS = [{ isolation: 'inline' as const }, { isolation: 'worker' as c
 
 describe.each(ISOLATIONS)('groups, $isolation isolation', ({ isolation }) => {
   let tb: TestBroker | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await tb?.stop();
-    tb = undefined;
-  });
-  const connect = async (): Promise<TestClient> => {
-    const c = await connectClient(tb!.port);
-    clients.push(c);
-    return c;
-  };
+  const { connect } = useClients(() => tb);
   /** Connects `n` clients and joins each to `group`, waiting for every join's answer. */
   const members = async (n: number, group: string): Promise<TestClient[]> => {
     const cs = await Promise.all(Array.from({ length: n }, () => connect()));

@@ -2,10 +2,10 @@
  * The calling rules of wit/plugin.wit across the thread boundary (#5): the `probe` fixture under
  * `--isolation worker`, where `handle-connect`'s answer is asynchronous and calls travel in batches.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLOSE_REASONS } from '../../host/plugin/world.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { connectClient, type TestClient } from '../helpers/client.js';
+import { useClients } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
 
 const PROBE = fixture('probe');
@@ -14,17 +14,7 @@ const reasonCode = (r: (typeof CLOSE_REASONS)[number]): number => CLOSE_REASONS.
 
 describe('calling rules in worker isolation', () => {
   let tb: TestBroker | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await tb?.stop();
-    tb = undefined;
-  });
-  const connect = async (): Promise<TestClient> => {
-    const c = await connectClient(tb!.port);
-    clients.push(c);
-    return c;
-  };
+  const { connect } = useClients(() => tb);
   const probeLogs = (msg: string) => tb!.logs.filter((l) => l.plugin === 'probe' && l.msg === msg);
   const waitLog = async (msg: string, count = 1, deadlineMs = 5000): Promise<void> => {
     const deadline = Date.now() + deadlineMs;

@@ -2,9 +2,9 @@
  * The runtime rules of wit/plugin.wit, exercised with the hand-written `probe` plugin
  * (test/fixtures/plugins/probe.wat) over real TCP.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { connectClient, type TestClient } from '../helpers/client.js';
+import { useClients } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
 import { CLOSE_REASONS } from '../../host/plugin/world.js';
 
@@ -13,17 +13,7 @@ const reasonCode = (r: (typeof CLOSE_REASONS)[number]): number => CLOSE_REASONS.
 
 describe('plugin runtime', () => {
   let tb: TestBroker | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await tb?.stop();
-    tb = undefined;
-  });
-  const connect = async (): Promise<TestClient> => {
-    const c = await connectClient(tb!.port);
-    clients.push(c);
-    return c;
-  };
+  const { connect } = useClients(() => tb);
   const pluginLogs = (msg: string) => tb!.logs.filter((l) => l.plugin === 'probe' && l.msg === msg);
   const waitLog = async (msg: string, count = 1, deadlineMs = 5000): Promise<void> => {
     const deadline = Date.now() + deadlineMs;

@@ -3,9 +3,9 @@
  * (test/fixtures/plugins/router.wat): one-shot and repeating timers, cancel, many timers at once,
  * and timers cancelled with the instance that armed them after a trap.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { connectClient, type TestClient } from '../helpers/client.js';
+import { useClients } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
 
 const ROUTER = fixture('router');
@@ -34,17 +34,7 @@ function tokenOf(frame: Buffer): bigint {
 
 describe.each(['inline', 'worker'] as const)('timers (%s isolation)', (isolation) => {
   let tb: TestBroker | undefined;
-  const clients: TestClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await tb?.stop();
-    tb = undefined;
-  });
-  const connect = async (): Promise<TestClient> => {
-    const c = await connectClient(tb!.port);
-    clients.push(c);
-    return c;
-  };
+  const { connect } = useClients(() => tb);
 
   it('fires a one-shot timer once, no earlier than its delay', async () => {
     tb = await startBroker({ plugin: ROUTER, isolation });
