@@ -83,7 +83,8 @@ const PROTOCOLS = {
   nats: {
     hello: () => Buffer.from(`CONNECT {"verbose":false,"pedantic":false}\r\nSUB ${GROUP} 1\r\nPING\r\n`),
     helloReplyBytes: null, // INFO line, then PONG
-    publish: (b) => Buffer.concat(Array.from({ length: b }, () => Buffer.concat([Buffer.from(`PUB ${GROUP} ${BODY_BYTES}\r\n`), payload, Buffer.from('\r\n')]))),
+    publish: (b) =>
+      Buffer.concat(Array.from({ length: b }, () => Buffer.concat([Buffer.from(`PUB ${GROUP} ${BODY_BYTES}\r\n`), payload, Buffer.from('\r\n')]))),
     deliveryBytes: `MSG ${GROUP} 1 ${BODY_BYTES}\r\n`.length + BODY_BYTES + 2,
   },
 };
@@ -93,15 +94,51 @@ const SERVERS = [
   {
     name: 'plugbroker',
     protocol: 'framed',
-    command: (port, plugin) => [process.execPath, ['bin/broker.js', 'serve', '--plugin', plugin, '--port', String(port), '--log-level', 'warn',
-      '--max-connections', '0', '--ping-interval-ms', '0', '--idle-timeout-ms', '0']],
+    command: (port, plugin) => [
+      process.execPath,
+      [
+        'bin/broker.js',
+        'serve',
+        '--plugin',
+        plugin,
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+        '--max-connections',
+        '0',
+        '--ping-interval-ms',
+        '0',
+        '--idle-timeout-ms',
+        '0',
+      ],
+    ],
   },
   {
     // The same through worker isolation: group-send crosses the thread boundary as an effect.
     name: 'plugbroker-worker',
     protocol: 'framed',
-    command: (port, plugin) => [process.execPath, ['bin/broker.js', 'serve', '--plugin', plugin, '--port', String(port), '--log-level', 'warn',
-      '--max-connections', '0', '--ping-interval-ms', '0', '--idle-timeout-ms', '0', '--isolation', 'worker']],
+    command: (port, plugin) => [
+      process.execPath,
+      [
+        'bin/broker.js',
+        'serve',
+        '--plugin',
+        plugin,
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+        '--max-connections',
+        '0',
+        '--ping-interval-ms',
+        '0',
+        '--idle-timeout-ms',
+        '0',
+        '--isolation',
+        'worker',
+      ],
+    ],
   },
   { name: 'nats-server', protocol: 'nats', command: (port) => ['nats-server', ['-a', '127.0.0.1', '-p', String(port)]] },
 ];
@@ -262,7 +299,9 @@ async function main() {
   console.log('\n| members | batch | server | CPU µs/delivery (min–max) | ÷ raw-node | deliveries/s |');
   console.log('|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.members} | ${r.batch} | ${r.server} | ${r.cpuUsPerDelivery} (${r.cpuUsMin}–${r.cpuUsMax}) | ${r.ratioToRawNode} | ${r.deliveriesPerSecond.toLocaleString('en')} |`);
+    console.log(
+      `| ${r.members} | ${r.batch} | ${r.server} | ${r.cpuUsPerDelivery} (${r.cpuUsMin}–${r.cpuUsMax}) | ${r.ratioToRawNode} | ${r.deliveriesPerSecond.toLocaleString('en')} |`,
+    );
   }
   const dir = path.join(benchDir, 'results');
   mkdirSync(dir, { recursive: true });

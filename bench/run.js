@@ -28,7 +28,10 @@ const IDLE_HOLD_BOUND_S = 120;
 
 function pickByName(all, list, keyOf, flag) {
   if (list === undefined) return all;
-  const wanted = list.split(',').map((name) => name.trim()).filter(Boolean);
+  const wanted = list
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((name) => !all.some((item) => keyOf(item) === name));
   if (unknown.length) {
     throw new Error(`${flag}: unknown ${unknown.join(', ')} (known: ${all.map(keyOf).join(', ')})`);
@@ -173,7 +176,9 @@ function runDispatchScenario(profile) {
       timeout: 120_000,
     });
     const result = JSON.parse(out.trim().split('\n').pop());
-    console.log(`s5 dispatch     ${result.wasmNsPerRound.toFixed(1)} ns/round (plain JS ${result.jsNsPerRound.toFixed(1)} ns, ratio ${result.ratio.toFixed(2)})`);
+    console.log(
+      `s5 dispatch     ${result.wasmNsPerRound.toFixed(1)} ns/round (plain JS ${result.jsNsPerRound.toFixed(1)} ns, ratio ${result.ratio.toFixed(2)})`,
+    );
     return result;
   } catch (error) {
     console.log(`s5 dispatch     FAILED: ${error.message}`);
@@ -198,7 +203,11 @@ async function main() {
   const date = new Date().toISOString();
   const cpuBefore = sampleCpuTimes();
   const { runs: loadRuns, unstartable } = await runLoadScenarios(
-    scenarios.filter((s) => s.kind === 'load'), runnable, profile, ctx);
+    scenarios.filter((s) => s.kind === 'load'),
+    runnable,
+    profile,
+    ctx,
+  );
   // A server that would not start for the load scenarios is not retried: its failure is already recorded.
   const idleScenario = scenarios.find((s) => s.kind === 'idle');
   const idleServers = runnable.filter((def) => !unstartable.has(def.name));
@@ -219,8 +228,10 @@ async function main() {
   };
   console.log(`\n${formatReport(doc, SCENARIOS)}`);
   if (dispatch && !dispatch.error) {
-    console.log(`\ns5 dispatch, 64 B: echo.wasm via the adapter ${dispatch.wasmNsPerRound.toFixed(1)} ns/round, ` +
-      `plain JS ${dispatch.jsNsPerRound.toFixed(1)} ns/round, ratio ${dispatch.ratio.toFixed(2)} (target ≤ 150 ns/round)`);
+    console.log(
+      `\ns5 dispatch, 64 B: echo.wasm via the adapter ${dispatch.wasmNsPerRound.toFixed(1)} ns/round, ` +
+        `plain JS ${dispatch.jsNsPerRound.toFixed(1)} ns/round, ratio ${dispatch.ratio.toFixed(2)} (target ≤ 150 ns/round)`,
+    );
   }
   const file = writeResults(path.join(benchDir, 'results'), doc);
   console.log(`\nresults: ${path.relative(repoRoot, file)} (also bench/results/latest.json)`);

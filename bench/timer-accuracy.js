@@ -28,7 +28,12 @@ const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
 
 async function main() {
   const port = await pickFreePort();
-  const proc = new ManagedProcess('plugbroker', process.execPath, ['bin/broker.js', 'serve', '--plugin', plugin, '--port', String(port), '--log-level', 'warn'], { cwd: repoRoot });
+  const proc = new ManagedProcess(
+    'plugbroker',
+    process.execPath,
+    ['bin/broker.js', 'serve', '--plugin', plugin, '--port', String(port), '--log-level', 'warn'],
+    { cwd: repoRoot },
+  );
   await waitForPort(port, proc, 10_000);
   const s = net.connect({ host: '127.0.0.1', port, noDelay: true });
   await new Promise((r) => s.once('connect', r));
@@ -50,22 +55,25 @@ async function main() {
 
   async function oneShots(round) {
     const N = Number(process.env.N ?? 1000);
-  const delays = Array.from({ length: N }, (_, i) => 1 + ((i * 7919) % 500));
-  const lateness = new Array(N);
-  let fired = 0;
-  const done = new Promise((resolve) => {
-    onFrame.push((body, now) => {
-      if (body.length !== 9 || body[0] !== 0x54) return;
-      const token = Number(body.readBigUInt64LE(1));
-      if (token >= N) return;
-      lateness[token] = now - t0 - delays[token];
-      if (++fired === N) resolve();
+    const delays = Array.from({ length: N }, (_, i) => 1 + ((i * 7919) % 500));
+    const lateness = new Array(N);
+    let fired = 0;
+    const done = new Promise((resolve) => {
+      onFrame.push((body, now) => {
+        if (body.length !== 9 || body[0] !== 0x54) return;
+        const token = Number(body.readBigUInt64LE(1));
+        if (token >= N) return;
+        lateness[token] = now - t0 - delays[token];
+        if (++fired === N) resolve();
+      });
     });
-  });
-  const t0 = performance.now();
-  s.write(Buffer.concat(delays.map((d, i) => setTimer(i, d, false))));
-  await done;
-  if (round === 'measured') console.log(`one-shot, ${N} timers of 1–500 ms armed at once: lateness p50 ${pct(lateness, 50).toFixed(2)} ms, p99 ${pct(lateness, 99).toFixed(2)} ms, max ${Math.max(...lateness).toFixed(2)} ms, min ${Math.min(...lateness).toFixed(2)} ms`);
+    const t0 = performance.now();
+    s.write(Buffer.concat(delays.map((d, i) => setTimer(i, d, false))));
+    await done;
+    if (round === 'measured')
+      console.log(
+        `one-shot, ${N} timers of 1–500 ms armed at once: lateness p50 ${pct(lateness, 50).toFixed(2)} ms, p99 ${pct(lateness, 99).toFixed(2)} ms, max ${Math.max(...lateness).toFixed(2)} ms, min ${Math.min(...lateness).toFixed(2)} ms`,
+      );
 
     onFrame.length = 0;
   }
@@ -98,7 +106,9 @@ async function main() {
       await new Promise((r) => setTimeout(r, 5));
     }
     await done;
-    console.log(`one-shot, ${N} timers of 20–100 ms armed 5 ms apart: lateness p50 ${pct(lateness, 50).toFixed(2)} ms, p99 ${pct(lateness, 99).toFixed(2)} ms, max ${Math.max(...lateness).toFixed(2)} ms`);
+    console.log(
+      `one-shot, ${N} timers of 20–100 ms armed 5 ms apart: lateness p50 ${pct(lateness, 50).toFixed(2)} ms, p99 ${pct(lateness, 99).toFixed(2)} ms, max ${Math.max(...lateness).toFixed(2)} ms`,
+    );
     onFrame.length = 0;
   }
 
@@ -111,7 +121,9 @@ async function main() {
   s.write(setTimer(99999, 10, true));
   await new Promise((r) => setTimeout(r, 2000));
   const gaps = ticks.slice(1).map((t, i) => t - ticks[i]);
-  console.log(`repeating 10 ms for 2 s: ${ticks.length} ticks (ideal ${Math.floor((performance.now() - r0) / 10)}), interval p50 ${pct(gaps, 50).toFixed(2)} ms, p99 ${pct(gaps, 99).toFixed(2)} ms, first after ${(ticks[0] - r0).toFixed(2)} ms`);
+  console.log(
+    `repeating 10 ms for 2 s: ${ticks.length} ticks (ideal ${Math.floor((performance.now() - r0) / 10)}), interval p50 ${pct(gaps, 50).toFixed(2)} ms, p99 ${pct(gaps, 99).toFixed(2)} ms, first after ${(ticks[0] - r0).toFixed(2)} ms`,
+  );
   s.destroy();
   await proc.stop();
 }

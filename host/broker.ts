@@ -298,7 +298,10 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     // The new instance never knew the old one's upstream channels (they are not replayed): close them.
     this.#upstreamScopes.get(old)?.closeAll();
     this.#upstreamScopes.delete(old);
-    this.log.info({ plugin: next.spec.path, sha256: next.spec.sha256, carried: result, connections: this.#registry.size, ms: Math.round(performance.now() - t0) }, 'plugin reloaded');
+    this.log.info(
+      { plugin: next.spec.path, sha256: next.spec.sha256, carried: result, connections: this.#registry.size, ms: Math.round(performance.now() - t0) },
+      'plugin reloaded',
+    );
     return result;
   }
 

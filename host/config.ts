@@ -199,7 +199,8 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   }
   if (typeof o.plugin !== 'string' || o.plugin.length === 0) throw new InvalidOptionError('plugin', o.plugin, 'a path to a .wasm component');
   if (typeof o.pluginConfig !== 'string') throw new InvalidOptionError('pluginConfig', o.pluginConfig, 'a string');
-  if (!(ISOLATION_MODES as readonly string[]).includes(o.isolation)) throw new InvalidOptionError('isolation', o.isolation, `one of ${ISOLATION_MODES.join(', ')}`);
+  if (!(ISOLATION_MODES as readonly string[]).includes(o.isolation))
+    throw new InvalidOptionError('isolation', o.isolation, `one of ${ISOLATION_MODES.join(', ')}`);
   checkInteger('pluginCallBudgetMs', o.pluginCallBudgetMs, 1, 3_600_000);
   // Inline mode cannot stop a call that never returns (README, Isolation): a budget there would be a promise not kept.
   if (given.pluginCallBudgetMs !== undefined && o.isolation !== 'worker') {
@@ -226,12 +227,17 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   if (typeof o.rateBurst !== 'number' || !Number.isFinite(o.rateBurst) || o.rateBurst <= 0 || o.rateBurst > 3600) {
     throw new InvalidOptionError('rateBurst', o.rateBurst, 'a number of seconds above 0 and at most 3600');
   }
-  if (!(RATE_ACTIONS as readonly string[]).includes(o.rateAction)) throw new InvalidOptionError('rateAction', o.rateAction, `one of ${RATE_ACTIONS.join(', ')}`);
+  if (!(RATE_ACTIONS as readonly string[]).includes(o.rateAction))
+    throw new InvalidOptionError('rateAction', o.rateAction, `one of ${RATE_ACTIONS.join(', ')}`);
   checkInteger('maxConnections', o.maxConnections, 0, Number.MAX_SAFE_INTEGER);
   checkInteger('maxConnectionsPerIp', o.maxConnectionsPerIp, 0, Number.MAX_SAFE_INTEGER);
   checkInteger('acceptRatePerIp', o.acceptRatePerIp, 0, Number.MAX_SAFE_INTEGER);
   if (o.pingIntervalMs > 0 && o.idleTimeoutMs > 0 && o.idleTimeoutMs <= o.pingIntervalMs) {
-    throw new InvalidOptionError('idleTimeoutMs', o.idleTimeoutMs, `above pingIntervalMs (${o.pingIntervalMs}) so that a ping can be answered before the timeout, or 0`);
+    throw new InvalidOptionError(
+      'idleTimeoutMs',
+      o.idleTimeoutMs,
+      `above pingIntervalMs (${o.pingIntervalMs}) so that a ping can be answered before the timeout, or 0`,
+    );
   }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new InvalidOptionError('logLevel', o.logLevel, `one of ${LOG_LEVELS.join(', ')}`);
   (o as { upstream: Readonly<Record<string, UpstreamService>> }).upstream = resolveUpstreams(o.upstream as BrokerOptions['upstream']);
@@ -257,7 +263,8 @@ function resolveUpstreams(value: BrokerOptions['upstream']): Readonly<Record<str
       throw new InvalidOptionError('upstream', svc, `service '${name}': at least one node`);
     }
     const policy = spec.policy ?? 'round-robin';
-    if (!BALANCE_POLICIES.includes(policy)) throw new InvalidOptionError('upstream', policy, `service '${name}': a policy among ${BALANCE_POLICIES.join(', ')}`);
+    if (!BALANCE_POLICIES.includes(policy))
+      throw new InvalidOptionError('upstream', policy, `service '${name}': a policy among ${BALANCE_POLICIES.join(', ')}`);
     const nodes = spec.nodes.map((n) => parseNode(name, n));
     out[name] = Object.freeze({ nodes: Object.freeze(nodes), policy });
   }
@@ -269,7 +276,10 @@ function parseUpstreamText(name: string, text: string): UpstreamServiceOptions {
   const slash = text.lastIndexOf('/');
   const nodesText = slash === -1 ? text : text.slice(0, slash);
   const policy = slash === -1 ? undefined : (text.slice(slash + 1) as BalancePolicy);
-  const nodes = nodesText.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+  const nodes = nodesText
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
   if (nodes.length === 0) throw new InvalidOptionError('upstream', text, `service '${name}': host:port[,host:port…][/policy]`);
   return { nodes, policy };
 }

@@ -23,9 +23,24 @@ function connectTimeoutS(conns) {
  */
 export async function runLoad(loadgen, opts) {
   const connectS = connectTimeoutS(opts.conns);
-  const args = ['--port', opts.port, '--pid', opts.pid, '--conns', opts.conns, '--inflight', opts.inflight,
-    '--size', opts.sizeBytes, '--warmup-s', opts.warmupS, '--measure-s', opts.measureS,
-    '--connect-timeout-s', connectS].map(String);
+  const args = [
+    '--port',
+    opts.port,
+    '--pid',
+    opts.pid,
+    '--conns',
+    opts.conns,
+    '--inflight',
+    opts.inflight,
+    '--size',
+    opts.sizeBytes,
+    '--warmup-s',
+    opts.warmupS,
+    '--measure-s',
+    opts.measureS,
+    '--connect-timeout-s',
+    connectS,
+  ].map(String);
   const child = new ManagedProcess('loadgen', loadgen, args);
   const boundMs = (connectS + opts.warmupS + opts.measureS + EXIT_SLACK_S) * 1000;
   try {
@@ -46,8 +61,9 @@ export async function runLoad(loadgen, opts) {
  */
 export async function holdIdleConnections(loadgen, opts) {
   const connectS = connectTimeoutS(opts.conns);
-  const args = ['--idle', '--port', opts.port, '--conns', opts.conns, '--size', opts.sizeBytes,
-    '--connect-timeout-s', connectS, '--hold-s', opts.holdS].map(String);
+  const args = ['--idle', '--port', opts.port, '--conns', opts.conns, '--size', opts.sizeBytes, '--connect-timeout-s', connectS, '--hold-s', opts.holdS].map(
+    String,
+  );
   // The load generator holds until its stdin closes: if the runner dies without cleaning up, the pipe
   // closes with it and the connections go too.
   const child = new ManagedProcess('loadgen --idle', loadgen, args, { stdinPipe: true });

@@ -94,10 +94,7 @@ export function formatReport(doc, scenarios) {
       fmt(r.latP99Us, 0),
       r.serverCpuUtil == null ? '–' : `${fmt(100 * r.serverCpuUtil, 0)} %`,
     ]);
-    out.push('', renderTable(
-      ['scenario', 'server', 'CPU µs/msg', 'min–max', `÷ ${summary.baseline}`, 'msgs/s', 'p50 µs', 'p99 µs', 'server CPU'],
-      rows,
-    ));
+    out.push('', renderTable(['scenario', 'server', 'CPU µs/msg', 'min–max', `÷ ${summary.baseline}`, 'msgs/s', 'p50 µs', 'p99 µs', 'server CPU'], rows));
     const flagged = summary.load.filter((r) => r.errors || r.failedRounds);
     for (const r of flagged) {
       out.push(`! ${r.scenario} ${r.server}: ${r.errors} wrong replies or lost connections, ${r.failedRounds} of ${r.rounds} rounds failed`);

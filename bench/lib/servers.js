@@ -33,8 +33,21 @@ function plugbroker(name, extraArgs = []) {
     command: ({ repoRoot }, port) => ({
       file: process.execPath,
       // No connection cap, like the other servers: the idle scenario opens 19 000 connections.
-      args: [BROKER_BIN, 'serve', '--plugin', ECHO_PLUGIN, '--host', '127.0.0.1', '--port', String(port),
-        '--log-level', 'warn', '--max-connections', '0', ...extraArgs],
+      args: [
+        BROKER_BIN,
+        'serve',
+        '--plugin',
+        ECHO_PLUGIN,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+        '--max-connections',
+        '0',
+        ...extraArgs,
+      ],
       cwd: repoRoot,
     }),
   };

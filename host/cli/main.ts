@@ -57,32 +57,101 @@ program
   .requiredOption('--plugin <file.wasm>', 'plugin component to run (build one with `broker build`)')
   .option('--host <address>', 'address to bind', DEFAULTS.host)
   .option('--port <n>', 'TCP port to listen on (0 picks a free one)', parseIntStrict, DEFAULTS.port)
-  .option('--max-frame-bytes <n>', 'largest frame body accepted or sent, in bytes; a peer that declares more is disconnected (protocol-error)', parseIntStrict, DEFAULTS.maxFrameBytes)
-  .option('--max-outbound-bytes <n>', `bytes that may queue for one peer before channel-send returns false (default: ${DEFAULTS.maxOutboundBytes}, or twice --max-frame-bytes if larger)`, parseIntStrict)
+  .option(
+    '--max-frame-bytes <n>',
+    'largest frame body accepted or sent, in bytes; a peer that declares more is disconnected (protocol-error)',
+    parseIntStrict,
+    DEFAULTS.maxFrameBytes,
+  )
+  .option(
+    '--max-outbound-bytes <n>',
+    `bytes that may queue for one peer before channel-send returns false (default: ${DEFAULTS.maxOutboundBytes}, or twice --max-frame-bytes if larger)`,
+    parseIntStrict,
+  )
   .option('--plugin-config <text|@file>', "text passed to the plugin's start(config); @path reads a file", '')
-  .addOption(new Option('--isolation <mode>', 'inline: the plugin runs on the I/O thread (fastest; only --plugin-call-fuel stops a runaway call); worker: in a worker thread, a call over --plugin-call-budget-ms is stopped').choices(ISOLATION_MODES).default(DEFAULTS.isolation))
-  .option('--plugin-call-budget-ms <ms>', `CPU budget of one plugin call; over it the worker is terminated and --on-plugin-failure applies (worker isolation only; default ${DEFAULTS.pluginCallBudgetMs}, start gets 10×)`, parseIntStrict)
-  .option('--plugin-call-fuel <steps>', 'fuel per plugin call: a counter compiled into the plugin stops a call after this many loop iterations and calls, also inline (0: no counter)', parseIntStrict)
-  .option('--plugin-memory-max-mb <n>', "cap on the plugin's linear memory; memory.grow fails above it and the plugin traps", parseIntStrict, DEFAULTS.pluginMemoryMaxMb)
-  .addOption(new Option('--on-plugin-failure <policy>', 'after a trap or timeout: reload (fresh instance, channels kept), close (fresh instance, its channels closed), fail-closed (refuse everything until SIGHUP)').choices(FAILURE_POLICIES).default(DEFAULTS.onPluginFailure))
+  .addOption(
+    new Option(
+      '--isolation <mode>',
+      'inline: the plugin runs on the I/O thread (fastest; only --plugin-call-fuel stops a runaway call); worker: in a worker thread, a call over --plugin-call-budget-ms is stopped',
+    )
+      .choices(ISOLATION_MODES)
+      .default(DEFAULTS.isolation),
+  )
+  .option(
+    '--plugin-call-budget-ms <ms>',
+    `CPU budget of one plugin call; over it the worker is terminated and --on-plugin-failure applies (worker isolation only; default ${DEFAULTS.pluginCallBudgetMs}, start gets 10×)`,
+    parseIntStrict,
+  )
+  .option(
+    '--plugin-call-fuel <steps>',
+    'fuel per plugin call: a counter compiled into the plugin stops a call after this many loop iterations and calls, also inline (0: no counter)',
+    parseIntStrict,
+  )
+  .option(
+    '--plugin-memory-max-mb <n>',
+    "cap on the plugin's linear memory; memory.grow fails above it and the plugin traps",
+    parseIntStrict,
+    DEFAULTS.pluginMemoryMaxMb,
+  )
+  .addOption(
+    new Option(
+      '--on-plugin-failure <policy>',
+      'after a trap or timeout: reload (fresh instance, channels kept), close (fresh instance, its channels closed), fail-closed (refuse everything until SIGHUP)',
+    )
+      .choices(FAILURE_POLICIES)
+      .default(DEFAULTS.onPluginFailure),
+  )
   .option('--ping-interval-ms <ms>', 'send a heartbeat (0\\n) after this much inbound silence; 0 disables', parseIntStrict, DEFAULTS.pingIntervalMs)
-  .option('--idle-timeout-ms <ms>', 'close a connection that sent no frame, not even a heartbeat, for this long (heartbeat-timeout); 0 disables', parseIntStrict, DEFAULTS.idleTimeoutMs)
-  .option('--auth-deadline-ms <ms>', 'close connections the plugin has not authenticated (channel-authenticate) within this time (auth-timeout); 0 disables', parseIntStrict, DEFAULTS.authDeadlineMs)
-  .option('--pre-auth-max-frames <n>', 'with an auth deadline: frames an unauthenticated connection may hand the plugin before it is closed (auth-timeout)', parseIntStrict, DEFAULTS.preAuthMaxFrames)
-  .option('--pre-auth-max-bytes <n>', 'with an auth deadline: body bytes an unauthenticated connection may hand the plugin', parseIntStrict, DEFAULTS.preAuthMaxBytes)
+  .option(
+    '--idle-timeout-ms <ms>',
+    'close a connection that sent no frame, not even a heartbeat, for this long (heartbeat-timeout); 0 disables',
+    parseIntStrict,
+    DEFAULTS.idleTimeoutMs,
+  )
+  .option(
+    '--auth-deadline-ms <ms>',
+    'close connections the plugin has not authenticated (channel-authenticate) within this time (auth-timeout); 0 disables',
+    parseIntStrict,
+    DEFAULTS.authDeadlineMs,
+  )
+  .option(
+    '--pre-auth-max-frames <n>',
+    'with an auth deadline: frames an unauthenticated connection may hand the plugin before it is closed (auth-timeout)',
+    parseIntStrict,
+    DEFAULTS.preAuthMaxFrames,
+  )
+  .option(
+    '--pre-auth-max-bytes <n>',
+    'with an auth deadline: body bytes an unauthenticated connection may hand the plugin',
+    parseIntStrict,
+    DEFAULTS.preAuthMaxBytes,
+  )
   .option('--rate-frames <n>', 'frames per second per connection (token bucket); 0 disables', parseIntStrict, DEFAULTS.rateFrames)
   .option('--rate-bytes <n>', 'body bytes per second per connection (token bucket); 0 disables', parseIntStrict, DEFAULTS.rateBytes)
   .option('--rate-burst <seconds>', 'rate bucket capacity, in seconds of the rate (how much a peer may burst)', parsePositiveNumber, DEFAULTS.rateBurst)
-  .addOption(new Option('--rate-action <action>', 'over the rate: close the connection (rate-limited) or drop the frame and count it').choices(RATE_ACTIONS).default(DEFAULTS.rateAction))
+  .addOption(
+    new Option('--rate-action <action>', 'over the rate: close the connection (rate-limited) or drop the frame and count it')
+      .choices(RATE_ACTIONS)
+      .default(DEFAULTS.rateAction),
+  )
   .option('--max-connections <n>', 'open connections at most; further ones are closed at once; 0 = no cap', parseIntStrict, DEFAULTS.maxConnections)
   .option('--max-connections-per-ip <n>', 'open connections per client IP at most; 0 = no cap', parseIntStrict, DEFAULTS.maxConnectionsPerIp)
   .option('--accept-rate-per-ip <n>', 'new connections per second per client IP (bursts up to n); 0 = no cap', parseIntStrict, DEFAULTS.acceptRatePerIp)
-  .option('--drain-timeout-ms <ms>', 'on SIGTERM/SIGINT: how long queued frames may take to reach their peers before every channel is closed', parseIntStrict, DEFAULTS.drainTimeoutMs)
-  .option('--upstream <name=host:port,…[/policy]>', 'an upstream service the plugin opens channels to by name (upstream-open); repeat for more services; policy: round-robin (default), least-connections or consistent-hash', collectUpstream)
+  .option(
+    '--drain-timeout-ms <ms>',
+    'on SIGTERM/SIGINT: how long queued frames may take to reach their peers before every channel is closed',
+    parseIntStrict,
+    DEFAULTS.drainTimeoutMs,
+  )
+  .option(
+    '--upstream <name=host:port,…[/policy]>',
+    'an upstream service the plugin opens channels to by name (upstream-open); repeat for more services; policy: round-robin (default), least-connections or consistent-hash',
+    collectUpstream,
+  )
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default(DEFAULTS.logLevel))
   .addHelpText(
     'after',
-    '\nHeartbeats: an empty frame (0\\n) is a heartbeat; the broker answers a client\'s heartbeat with one and\n' +
+    "\nHeartbeats: an empty frame (0\\n) is a heartbeat; the broker answers a client's heartbeat with one and\n" +
       'never hands heartbeats to the plugin.\n' +
       'Logs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM drain: no new\n' +
       'connections, queued frames flushed (up to --drain-timeout-ms), handle-broken(shutdown) for every\n' +

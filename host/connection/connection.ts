@@ -288,6 +288,8 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   onData(chunk: Buffer): void {
     if (this.#state !== 'open') return;
     tickClock();
+    // Module state, not an alias: `send` compares against it to tell replies from pushes.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     reading = this;
     let err;
     try {

@@ -69,7 +69,8 @@ function canonStringEncoding(r: Reader): StringEncoding | undefined {
     for (let j = 0; j < optCount; j++) {
       const opt = r.byte();
       if (opt in ENCODINGS) return ENCODINGS[opt];
-      if (opt >= 0x03 && opt <= 0x05) r.u32(); // memory, realloc, post-return carry an index
+      if (opt >= 0x03 && opt <= 0x05)
+        r.u32(); // memory, realloc, post-return carry an index
       else if (opt === 0x07) r.u32(); // callback
     }
     if (kind === CANON_LIFT) r.u32(); // type index

@@ -37,10 +37,13 @@ export async function instrumentFuel(core: Uint8Array): Promise<Uint8Array> {
     mod.addGlobal(FUEL_EXPORT, binaryen.i32, true, mod.i32.const(0x7fffffff));
     mod.addGlobalExport(FUEL_EXPORT, FUEL_EXPORT);
     const fuel = (): number => mod.global.get(FUEL_EXPORT, binaryen.i32);
-    mod.addFunction(hook.name, hook.params, hook.results, [], mod.block(null, [
-      mod.global.set(FUEL_EXPORT, mod.i32.sub(fuel(), mod.i32.const(1))),
-      mod.if(mod.i32.lt_s(fuel(), mod.i32.const(0)), mod.unreachable()),
-    ]));
+    mod.addFunction(
+      hook.name,
+      hook.params,
+      hook.results,
+      [],
+      mod.block(null, [mod.global.set(FUEL_EXPORT, mod.i32.sub(fuel(), mod.i32.const(1))), mod.if(mod.i32.lt_s(fuel(), mod.i32.const(0)), mod.unreachable())]),
+    );
     // Inline the hook everywhere: a call per loop iteration would cost far more than the check.
     const level = binaryen.getOptimizeLevel();
     binaryen.setOptimizeLevel(2);

@@ -143,6 +143,9 @@ async function validateAgainstWorld(path: string, core: Uint8Array, stringEncodi
 /** wit-component reports a chain of causes; the last one names the actual mismatch. */
 function mostSpecificCause(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const lines = text.split('\n').map((l) => l.trim().replace(/^\d+:\s*/, '')).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim().replace(/^\d+:\s*/, ''))
+    .filter(Boolean);
   return lines[lines.length - 1] ?? 'unknown error';
 }

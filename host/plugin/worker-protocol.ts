@@ -22,7 +22,19 @@ export const CALL_STOP = 4;
 export const CALL_SNAPSHOT = 5;
 export const CALL_RESTORE = 6;
 /** Export names by call kind, for logs. */
-export const CALL_EXPORTS = ['', 'handle-connect', 'handle-msg', 'handle-broken', 'stop', 'snapshot', 'restore', 'start', 'adopt', 'handle-timer', 'group-mirror'];
+export const CALL_EXPORTS = [
+  '',
+  'handle-connect',
+  'handle-msg',
+  'handle-broken',
+  'stop',
+  'snapshot',
+  'restore',
+  'start',
+  'adopt',
+  'handle-timer',
+  'group-mirror',
+];
 /** Pseudo call kind for `start`, seen only in `CTL_KIND`. */
 export const CALL_START = 7;
 /** Tells the worker's channel mirror that a channel is live, without calling the plugin (after `restore`). */

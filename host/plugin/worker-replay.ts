@@ -4,17 +4,7 @@
  * did not run, in their order, for the channels the fresh instance knows by then. Pure: the
  * runtime hands in what it knows and posts what comes out.
  */
-import {
-  CALL_ADOPT,
-  CALL_BROKEN,
-  CALL_CONNECT,
-  CALL_RESTORE,
-  CALL_SNAPSHOT,
-  CALL_STOP,
-  RecordWriter,
-  encodePeer,
-  forEachRecord,
-} from './worker-protocol.js';
+import { CALL_ADOPT, CALL_BROKEN, CALL_CONNECT, CALL_RESTORE, CALL_SNAPSHOT, CALL_STOP, RecordWriter, encodePeer, forEachRecord } from './worker-protocol.js';
 import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
 
 /** A decoded call, its body copied out of the batch. */

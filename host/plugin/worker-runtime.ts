@@ -89,7 +89,6 @@ export class WorkerRuntime implements PluginRuntime {
   readonly #log: Logger;
   readonly #owner: RuntimeOwner;
   readonly #policy: FailurePolicy;
-  readonly #budgetMs: number;
   readonly #maxFrameBytes: number;
   readonly #governor = new RestartGovernor();
   readonly #ctlBuffer = new SharedArrayBuffer(CTL_SLOTS * 4);
@@ -126,7 +125,6 @@ export class WorkerRuntime implements PluginRuntime {
     this.#log = opts.log;
     this.#owner = opts.owner;
     this.#policy = opts.failurePolicy;
-    this.#budgetMs = opts.callBudgetMs;
     this.#maxFrameBytes = opts.maxFrameBytes;
     this.#watchdog = new CallWatchdog(this.#ctl, opts.callBudgetMs, (kind, channel, budgetMs) => this.#timedOut(kind, channel, budgetMs));
   }
@@ -381,7 +379,10 @@ export class WorkerRuntime implements PluginRuntime {
       const calls = decodeCalls(inflight.bytes);
       const failed = calls[msg.failedAt];
       const exportName = CALL_EXPORTS[failed.kind];
-      const err = msg.error?.code === 'PB_ERR_PLUGIN_OUT_OF_FUEL' ? new PluginOutOfFuelError(exportName, this.spec.callFuel) : new PluginTrapError(exportName, { cause: fromWire(msg.error) });
+      const err =
+        msg.error?.code === 'PB_ERR_PLUGIN_OUT_OF_FUEL'
+          ? new PluginOutOfFuelError(exportName, this.spec.callFuel)
+          : new PluginTrapError(exportName, { cause: fromWire(msg.error) });
       this.#failed(failed.kind, failed.channel, calls.slice(msg.failedAt + 1), err, msg.error);
       return;
     }
@@ -453,7 +454,13 @@ export class WorkerRuntime implements PluginRuntime {
     }
     const calls = this.#inflight === undefined ? [] : decodeCalls(this.#inflight.bytes);
     this.#inflight = undefined;
-    this.#failed(kind, channel, calls.filter((c) => c.channel !== channel), err, null);
+    this.#failed(
+      kind,
+      channel,
+      calls.filter((c) => c.channel !== channel),
+      err,
+      null,
+    );
   }
 
   #onWorkerDeath(worker: Worker, cause: Error): void {
@@ -469,7 +476,13 @@ export class WorkerRuntime implements PluginRuntime {
     this.#inflight = undefined;
     const kind = this.#ctl[CTL_KIND];
     const channel = Atomics.load(this.#ctl, CTL_IN_CALL) === 1 ? this.#ctl[CTL_CHANNEL] >>> 0 : 0;
-    this.#failed(kind, channel, calls.filter((c) => c.channel !== channel || channel === 0), new PluginTrapError(CALL_EXPORTS[kind] ?? 'worker', { cause }), null);
+    this.#failed(
+      kind,
+      channel,
+      calls.filter((c) => c.channel !== channel || channel === 0),
+      new PluginTrapError(CALL_EXPORTS[kind] ?? 'worker', { cause }),
+      null,
+    );
   }
 
   /** A call failed: apply the failure policy; `unrun` are the calls to hand the next instance. */
@@ -495,7 +508,9 @@ export class WorkerRuntime implements PluginRuntime {
     // Calls not run yet, then everything queued since: the fresh instance gets them in order.
     const pending = unrun.concat(decodeCalls(this.#queue.take()));
     if (this.#policy === 'fail-closed') {
-      this.#fail(new PluginFailedError(`plugin failed in ${exportName} and the failure policy is fail-closed: reload it (SIGHUP) to serve again`, { cause: err }));
+      this.#fail(
+        new PluginFailedError(`plugin failed in ${exportName} and the failure policy is fail-closed: reload it (SIGHUP) to serve again`, { cause: err }),
+      );
       return;
     }
     if (this.#policy === 'close') {

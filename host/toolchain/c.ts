@@ -61,8 +61,14 @@ export function findCToolchain(): CToolchain {
 export async function compileC(dir: string, opts: CompileOpts): Promise<Uint8Array> {
   const { clang } = findCToolchain();
   const sdk = cSdkDir();
-  const sources = (await readdir(dir)).filter((f) => f.endsWith('.c')).sort().map((f) => resolve(dir, f));
-  const sdkSources = (await readdir(join(sdk, 'src'))).filter((f) => f.endsWith('.c')).sort().map((f) => join(sdk, 'src', f));
+  const sources = (await readdir(dir))
+    .filter((f) => f.endsWith('.c'))
+    .sort()
+    .map((f) => resolve(dir, f));
+  const sdkSources = (await readdir(join(sdk, 'src')))
+    .filter((f) => f.endsWith('.c'))
+    .sort()
+    .map((f) => join(sdk, 'src', f));
   const work = await mkdtemp(join(tmpdir(), 'plugbroker-c-'));
   try {
     const out = join(work, 'plugin.core.wasm');

@@ -51,7 +51,10 @@ export async function readCargoManifest(dir: string): Promise<RustCrate> {
   let sdkPath: string | undefined;
   for (const [name, value] of tables.get('dependencies') ?? []) {
     if (name !== SDK_CRATE) {
-      throw new BuildError('manifest', `${file}: dependency \`${name}\` is not supported: broker build compiles with plain rustc and links only the ${SDK_CRATE} SDK`);
+      throw new BuildError(
+        'manifest',
+        `${file}: dependency \`${name}\` is not supported: broker build compiles with plain rustc and links only the ${SDK_CRATE} SDK`,
+      );
     }
     const path = /\bpath\s*=\s*"([^"]*)"/.exec(value)?.[1];
     if (path !== undefined) sdkPath = resolve(dir, path);

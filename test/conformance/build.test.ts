@@ -128,19 +128,31 @@ describe('broker build', () => {
     expect(await roundTrip(out)).toBe('HELLO WORLD');
   });
 
-  it('reports a C compile error as PB_ERR_BUILD_FAILED with clang\'s diagnostic', async () => {
+  it("reports a C compile error as PB_ERR_BUILD_FAILED with clang's diagnostic", async () => {
     const dir = await pluginDir('broken-c', { 'broken.c': '#include <plugbroker.h>\nint broken( {\n' });
-    await expect(build(dir, { print: () => {} })).rejects.toMatchObject({ code: 'PB_ERR_BUILD_FAILED', step: 'compile', message: expect.stringContaining('broken.c:2') });
+    await expect(build(dir, { print: () => {} })).rejects.toMatchObject({
+      code: 'PB_ERR_BUILD_FAILED',
+      step: 'compile',
+      message: expect.stringContaining('broken.c:2'),
+    });
   });
 
-  it('reports a Rust compile error as PB_ERR_BUILD_FAILED with rustc\'s diagnostic', async () => {
+  it("reports a Rust compile error as PB_ERR_BUILD_FAILED with rustc's diagnostic", async () => {
     const dir = await pluginDir('broken-rs', { 'Cargo.toml': cargoToml(''), 'src/lib.rs': 'fn broken( {}\n' });
-    await expect(build(dir, { print: () => {} })).rejects.toMatchObject({ code: 'PB_ERR_BUILD_FAILED', step: 'compile', message: expect.stringContaining('src/lib.rs:1') });
+    await expect(build(dir, { print: () => {} })).rejects.toMatchObject({
+      code: 'PB_ERR_BUILD_FAILED',
+      step: 'compile',
+      message: expect.stringContaining('src/lib.rs:1'),
+    });
   });
 
   it('refuses a Cargo.toml dependency other than the SDK, since rustc alone cannot fetch it', async () => {
     const dir = await pluginDir('deps-rs', { 'Cargo.toml': cargoToml('serde = "1"'), 'src/lib.rs': SHOUT_RS });
-    await expect(build(dir, { print: () => {} })).rejects.toMatchObject({ code: 'PB_ERR_BUILD_FAILED', step: 'manifest', message: expect.stringContaining('serde') });
+    await expect(build(dir, { print: () => {} })).rejects.toMatchObject({
+      code: 'PB_ERR_BUILD_FAILED',
+      step: 'manifest',
+      message: expect.stringContaining('serde'),
+    });
   });
 
   it('names the Debian packages in one line when clang is missing', () => {

@@ -26,13 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  FrameBadLengthError,
-  FrameError,
-  FrameHeaderTooLongError,
-  FrameTooLargeError,
-  type ErrorCode,
-} from '../../host/errors.js';
+import { FrameBadLengthError, FrameError, FrameHeaderTooLongError, FrameTooLargeError, type ErrorCode } from '../../host/errors.js';
 import { DecimalDecoder } from '../../host/framing/decimal-decoder.js';
 import { referenceDecode } from '../helpers/reference-decoder.js';
 import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
@@ -59,12 +53,6 @@ const gc = (globalThis as { gc?: () => void }).gc;
 
 // ---------------------------------------------------------------------------------------------
 // Reference decoder
-
-interface Expected {
-  /** [start, end) of every frame body in the stream. */
-  frames: Array<[number, number]>;
-  error: { code: ErrorCode; offset: number; byte?: number; declared?: number } | null;
-}
 
 const reference = referenceDecode;
 
@@ -189,7 +177,8 @@ function check(c: Case, what: () => string): Outcome {
     const e = error as FrameError;
     if (e.code !== want.code || e.offset !== want.offset) fail(`error ${e.code} at ${e.offset}; the reference has ${want.code} at ${want.offset}`);
     if (want.byte !== undefined && (e as FrameBadLengthError).byte !== want.byte) fail(`error byte ${(e as FrameBadLengthError).byte}, reference ${want.byte}`);
-    if (want.declared !== undefined && (e as FrameTooLargeError).declared !== want.declared) fail(`declared ${(e as FrameTooLargeError).declared}, reference ${want.declared}`);
+    if (want.declared !== undefined && (e as FrameTooLargeError).declared !== want.declared)
+      fail(`declared ${(e as FrameTooLargeError).declared}, reference ${want.declared}`);
     if (e.offset < 0 || e.offset > stream.length) fail(`error offset ${e.offset} outside the stream`);
   }
   return { frames: delivered, error };
@@ -326,7 +315,11 @@ function mutateStream(r: Rng, s: Buffer, max: number): Buffer {
         break;
       }
       case 7: // splice in a header just above the limit, at the limit, or a lone CR
-        s = Buffer.concat([s.subarray(0, at), ascii(r.pick([`${max + 1}\n`, `${max}\r\n`, `${max + r.range(1, 1e6)}\n`, '\r', '0\n', '\r\n'])), s.subarray(at)]);
+        s = Buffer.concat([
+          s.subarray(0, at),
+          ascii(r.pick([`${max + 1}\n`, `${max}\r\n`, `${max + r.range(1, 1e6)}\n`, '\r', '0\n', '\r\n'])),
+          s.subarray(at),
+        ]);
         break;
       case 8: // truncate
         s = s.subarray(0, at);
@@ -360,7 +353,7 @@ function chunking(r: Rng, n: number): number[] {
   if (p < 0.5 && n <= 262_144) {
     // small chunks, empty ones included
     const out: number[] = [];
-    for (let left = n; left > 0; ) {
+    for (let left = n; left > 0;) {
       const len = Math.min(left, r.int(17));
       out.push(len);
       left -= len;
@@ -526,11 +519,20 @@ describe(`DecimalDecoder fuzz (seed ${SEED}, ${SECONDS} s)`, () => {
         .join(', ');
       return `  ${kind.padEnd(24)} ${String(t.streams).padStart(9)} streams ${String(Math.round(t.streams / s)).padStart(8)}/s ${mib(t.bytes).padStart(9)} MiB ${(t.bytes / 1048576 / s).toFixed(1).padStart(7)} MiB/s ${String(t.frames).padStart(9)} frames  ${errors}`;
     });
-    const total = [...tallies.values()].reduce((a, t) => ({ streams: a.streams + t.streams, bytes: a.bytes + t.bytes, ms: a.ms + t.ms }), { streams: 0, bytes: 0, ms: 0 });
+    const total = [...tallies.values()].reduce((a, t) => ({ streams: a.streams + t.streams, bytes: a.bytes + t.bytes, ms: a.ms + t.ms }), {
+      streams: 0,
+      bytes: 0,
+      ms: 0,
+    });
     console.log(
       `decoder fuzz, seed ${SEED} (replay: FUZZ_SEED=${SEED} npm run fuzz), time spent decoding + checking:\n${rows.join('\n')}\n` +
         `  ${'total'.padEnd(24)} ${String(total.streams).padStart(9)} streams ${String(Math.round(total.streams / (total.ms / 1000))).padStart(8)}/s ${mib(total.bytes).padStart(9)} MiB ${(total.bytes / 1048576 / (total.ms / 1000)).toFixed(1).padStart(7)} MiB/s\n` +
-        walls.map((w) => `  wall time, generation included: ${w.name} ${w.streams} streams in ${(w.ms / 1000).toFixed(1)} s (${Math.round(w.streams / (w.ms / 1000))}/s)`).join('\n'),
+        walls
+          .map(
+            (w) =>
+              `  wall time, generation included: ${w.name} ${w.streams} streams in ${(w.ms / 1000).toFixed(1)} s (${Math.round(w.streams / (w.ms / 1000))}/s)`,
+          )
+          .join('\n'),
     );
   });
 
@@ -552,7 +554,11 @@ describe(`DecimalDecoder fuzz (seed ${SEED}, ${SECONDS} s)`, () => {
       );
       const frames = fc.array(
         fc.record({
-          body: fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 5000, size: 'medium' }), fc.stringMatching(/^[0-9\r\n]{0,40}$/).map(ascii)),
+          body: fc.oneof(
+            fc.uint8Array({ maxLength: 64 }),
+            fc.uint8Array({ maxLength: 5000, size: 'medium' }),
+            fc.stringMatching(/^[0-9\r\n]{0,40}$/).map(ascii),
+          ),
           eol: fc.constantFrom('\n', '\r\n'),
           zeros: fc.integer({ min: 0, max: 4 }),
           before: fc.constantFrom('', '', '\n', '\r\n'),
@@ -576,9 +582,7 @@ describe(`DecimalDecoder fuzz (seed ${SEED}, ${SECONDS} s)`, () => {
           return { stream: s, largest };
         }),
         // raw random and grammar-biased bytes
-        fc
-          .oneof(fc.uint8Array({ maxLength: 2000 }), fc.stringMatching(/^[0-9\r\nx]{0,300}$/).map(ascii))
-          .map((b) => ({ stream: Buffer.from(b), largest: 64 })),
+        fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.stringMatching(/^[0-9\r\nx]{0,300}$/).map(ascii)).map((b) => ({ stream: Buffer.from(b), largest: 64 })),
       );
       const limit = fc.oneof(fc.constant('largest' as const), fc.integer({ min: 1, max: 6000 }), fc.constant(DEFAULT_MAX_FRAME_BYTES));
       const cuts = fc.oneof(fc.constant('bytes' as const), fc.array(fraction, { maxLength: 64 }));

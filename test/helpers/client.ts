@@ -48,7 +48,11 @@ export class TestClient {
 
   /** Resolves when `count` frames have arrived in total; rejects after `deadlineMs`. */
   async waitFrames(count: number, deadlineMs = 5000): Promise<Buffer[]> {
-    await this.#until(() => this.frames.length >= count, deadlineMs, () => `${this.frames.length}/${count} frames`);
+    await this.#until(
+      () => this.frames.length >= count,
+      deadlineMs,
+      () => `${this.frames.length}/${count} frames`,
+    );
     return this.frames.slice(0, count);
   }
 
@@ -62,7 +66,11 @@ export class TestClient {
 
   /** Resolves when the broker closed the connection. */
   async waitClosed(deadlineMs = 5000): Promise<void> {
-    await this.#until(() => this.#closed, deadlineMs, () => 'close');
+    await this.#until(
+      () => this.#closed,
+      deadlineMs,
+      () => 'close',
+    );
   }
 
   close(): void {

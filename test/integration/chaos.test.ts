@@ -288,7 +288,8 @@ describe('chaos', () => {
         async act(s, n) {
           const declared = range(2, 100_000);
           await writeInPieces(s, Buffer.concat([Buffer.from(`${declared}\n`), bytes(range(1, declared - 1))]), range(1, 3));
-          if (n % 2 === 0) s.end(); // FIN
+          if (n % 2 === 0)
+            s.end(); // FIN
           else s.resetAndDestroy(); // RST
         },
       },
@@ -411,7 +412,10 @@ describe('chaos', () => {
     const stillOpen = GOOD + countOf('half-frame, then silence') + countOf('flood that never reads') + countOf('flood past the outbound limit') - slow;
     expect(stats.live, `live connections ${at}`).toBe(stillOpen);
     // Half-frames followed by silence are not a protocol error: the broker keeps waiting for the rest.
-    expect(silent.filter((s) => s.closed), `silent half-frame connections closed by the broker ${at}`).toEqual([]);
+    expect(
+      silent.filter((s) => s.closed),
+      `silent half-frame connections closed by the broker ${at}`,
+    ).toEqual([]);
     // The floods did reach the broker: at least one batch of frames per flood on top of the echo traffic.
     expect(stats.framesIn, `frames in (floods wrote ${floodBytes} bytes) ${at}`).toBeGreaterThan(TOTAL + 40 * 256);
 

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_REASONS } from '../../host/plugin/world.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { connectClient, TestClient } from '../helpers/client.js';
+import { TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
 
 const PROBE = fixture('probe');

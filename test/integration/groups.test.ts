@@ -61,7 +61,7 @@ describe.each(ISOLATIONS)('groups, $isolation isolation', ({ isolation }) => {
     expect((await a.readFrame()).toString()).toBe('echo'); // and no group frame before it
   });
 
-  it('keeps a member\'s group frames in order with the frames sent to it alone', async () => {
+  it("keeps a member's group frames in order with the frames sent to it alone", async () => {
     tb = await startBroker({ isolation, plugin: ROUTER });
     const [a] = await members(1, 'room');
     // One read chunk: group send, then the count reply to the same channel, then another group send.
@@ -124,7 +124,7 @@ describe.each(ISOLATIONS)('groups, $isolation isolation', ({ isolation }) => {
     expect((await a.readFrame())[0]).toBe(1); // 255 bytes: allowed
   });
 
-  it('keeps memberships through a trap: the fresh instance (and a worker\'s rebuilt mirror) sees them', async () => {
+  it("keeps memberships through a trap: the fresh instance (and a worker's rebuilt mirror) sees them", async () => {
     tb = await startBroker({ isolation, plugin: ROUTER });
     const [a, b] = await members(2, 'room');
     const victim = await connect();
@@ -141,7 +141,7 @@ describe.each(ISOLATIONS)('groups, $isolation isolation', ({ isolation }) => {
     expect((await a.readFrame()).readUInt32LE()).toBe(1);
   });
 
-  it('keeps memberships through a hot swap by replay: the new instance (and a worker\'s mirror) sees them', async () => {
+  it("keeps memberships through a hot swap by replay: the new instance (and a worker's mirror) sees them", async () => {
     tb = await startBroker({ isolation, plugin: ROUTER });
     const [a, b] = await members(2, 'room');
     expect(await tb.broker.reloadPlugin(ROUTER)).toBe('replay');

@@ -110,7 +110,7 @@ describe.each(MODES)('hostile plugins, %s isolation', (mode, modeOpts) => {
     console.log(`[${mode}] recovery after stack overflow: ${ms.toFixed(1)} ms`);
   });
 
-  it('treats an out-of-bounds pointer passed to channel-send as the plugin\'s own trap', async () => {
+  it("treats an out-of-bounds pointer passed to channel-send as the plugin's own trap", async () => {
     await start(modeOpts);
     await recoveryMs('X');
     const trap = await waitLog((l) => l.code === 'PB_ERR_PLUGIN_TRAP');

@@ -46,7 +46,7 @@ describe('plugin runtime', () => {
     expect((await fresh.readFrame()).toString()).toBe('new');
   });
 
-  it('treats an out-of-bounds pointer passed to channel-send as the plugin\'s own trap', async () => {
+  it("treats an out-of-bounds pointer passed to channel-send as the plugin's own trap", async () => {
     tb = await startBroker({ plugin: PROBE });
     const c = await connect();
     c.send('x');
@@ -109,7 +109,7 @@ describe('plugin runtime', () => {
     await waitLog('Lhello from the plugin');
   });
 
-  it('refuses to start when the plugin\'s start returns an error', async () => {
+  it("refuses to start when the plugin's start returns an error", async () => {
     await expect(startBroker({ plugin: PROBE, pluginConfig: 'refuse' })).rejects.toMatchObject({ code: 'PB_ERR_PLUGIN_START_FAILED' });
   });
 

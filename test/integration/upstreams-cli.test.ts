@@ -30,7 +30,10 @@ describe('broker serve --upstream', () => {
     nodes.push(n1, n2);
     b = await spawnBroker(['--plugin', UPSTREAM, '--upstream', `logic=127.0.0.1:${n1.port}`, '--upstream', `chat=127.0.0.1:${n2.port}/least-connections`]);
     c = await connectClient(b.port);
-    for (const [service, node] of [['logic', 'n1'], ['chat', 'n2']]) {
+    for (const [service, node] of [
+      ['logic', 'n1'],
+      ['chat', 'n2'],
+    ]) {
       c.send(Buffer.concat([Buffer.from('o'), Buffer.of(service.length), Buffer.from(service)]));
       const ch = (await c.readFrame()).readUInt32LE();
       expect(ch).toBeGreaterThan(0);
@@ -47,7 +50,10 @@ describe('broker serve --upstream', () => {
   // Without `=` commander refuses the flag itself (exit 1, its message and a usage hint); a bad
   // node or policy is an invalid option (exit 2, one line).
   it.each([['logic'], ['logic=127.0.0.1'], ['logic=127.0.0.1:7001/fastest']])('refuses --upstream %s before loading anything', async (value) => {
-    const proc = spawn(process.execPath, [BROKER_BIN, 'serve', '--plugin', UPSTREAM, '--port', '0', '--upstream', value], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BROKER_BIN, 'serve', '--plugin', UPSTREAM, '--port', '0', '--upstream', value], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     proc.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const [code] = await once(proc, 'exit');

@@ -14,7 +14,8 @@ import { startNodes, UpstreamNode } from '../helpers/upstream-node.js';
 
 const UPSTREAM = fixture('upstream');
 
-const open = (service: string, key = ''): Buffer => Buffer.concat([Buffer.from('o'), Buffer.of(Buffer.byteLength(service)), Buffer.from(service), Buffer.from(key)]);
+const open = (service: string, key = ''): Buffer =>
+  Buffer.concat([Buffer.from('o'), Buffer.of(Buffer.byteLength(service)), Buffer.from(service), Buffer.from(key)]);
 const sendTo = (ch: number, data: string): Buffer => {
   const b = Buffer.alloc(5 + Buffer.byteLength(data));
   b.write('s', 0);
@@ -106,7 +107,7 @@ describe.each(ISOLATIONS)('upstreams, $isolation isolation', ({ isolation }) => 
     expect([await nodeOf(c, d), await nodeOf(c, e)].sort()).toEqual(['n1', 'n2']);
   });
 
-  it('consistent-hash keeps a key on one node, spreads keys, and moves only a failed node\'s keys', async () => {
+  it("consistent-hash keeps a key on one node, spreads keys, and moves only a failed node's keys", async () => {
     const c = await start(3, 'consistent-hash');
     const keys = Array.from({ length: 24 }, (_, i) => `player-${i}`);
     const first = new Map<string, string>();
@@ -214,7 +215,7 @@ describe.each(ISOLATIONS)('upstreams, $isolation isolation', ({ isolation }) => 
     expect(tb!.broker.stats().closed.shutdown).toBe(3); // the client and both upstream channels
   });
 
-  it('keeps the running plugin\'s upstream channels through a refused reload, and closes them on a swap', async () => {
+  it("keeps the running plugin's upstream channels through a refused reload, and closes them on a swap", async () => {
     const c = await start(1, 'round-robin');
     const ch = await openCh(c);
     await nodeOf(c, ch);

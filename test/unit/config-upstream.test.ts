@@ -15,14 +15,23 @@ describe('resolveOptions: upstream', () => {
   it('parses the CLI text: nodes and policy', () => {
     const o = resolveOptions({ plugin: PLUGIN, upstream: { logic: '127.0.0.1:7001,[::1]:7002/least-connections', chat: 'h:1' } });
     expect(o.upstream).toEqual({
-      logic: { nodes: [{ host: '127.0.0.1', port: 7001 }, { host: '::1', port: 7002 }], policy: 'least-connections' },
+      logic: {
+        nodes: [
+          { host: '127.0.0.1', port: 7001 },
+          { host: '::1', port: 7002 },
+        ],
+        policy: 'least-connections',
+      },
       chat: { nodes: [{ host: 'h', port: 1 }], policy: 'round-robin' },
     });
   });
 
   it('takes the object form', () => {
     const o = resolveOptions({ plugin: PLUGIN, upstream: { logic: { nodes: ['a:1', { host: 'b', port: 2 }], policy: 'consistent-hash' } } });
-    expect(o.upstream.logic.nodes).toEqual([{ host: 'a', port: 1 }, { host: 'b', port: 2 }]);
+    expect(o.upstream.logic.nodes).toEqual([
+      { host: 'a', port: 1 },
+      { host: 'b', port: 2 },
+    ]);
   });
 
   it.each([

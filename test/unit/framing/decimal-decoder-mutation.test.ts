@@ -118,10 +118,7 @@ const validStream = fc
   });
 
 /** Cut points as fractions of the stream length (duplicates give empty chunks), or byte by byte. */
-const chunking = fc.oneof(
-  { weight: 1, arbitrary: fc.constant('bytes' as const) },
-  { weight: 4, arbitrary: fc.array(fraction, { maxLength: 24 }) },
-);
+const chunking = fc.oneof({ weight: 1, arbitrary: fc.constant('bytes' as const) }, { weight: 4, arbitrary: fc.array(fraction, { maxLength: 24 }) });
 
 function chunk(stream: Buffer, how: 'bytes' | number[]): Buffer[] {
   if (how === 'bytes') return Array.from(stream, (b) => Buffer.from([b]));
@@ -235,33 +232,27 @@ describe('DecimalDecoder on mutated streams', () => {
 
   it('stops at halt() called from onFrame, whatever follows in the mutated stream', () => {
     fc.assert(
-      fc.property(
-        validStream,
-        fc.array(mutation, { maxLength: 4 }),
-        fc.nat({ max: 12 }),
-        chunking,
-        ({ stream, bodies }, mutations, haltAfter, how) => {
-          const maxFrameBytes = Math.max(1, ...bodies.map((b) => b.length));
-          const mutated = mutate(stream, mutations).stream;
-          const expected = reference(mutated, maxFrameBytes);
-          const frames: string[] = [];
-          const decoder = new DecimalDecoder(
-            {
-              onFrame(b) {
-                frames.push(b.toString('hex'));
-                if (frames.length === haltAfter + 1) decoder.halt();
-              },
+      fc.property(validStream, fc.array(mutation, { maxLength: 4 }), fc.nat({ max: 12 }), chunking, ({ stream, bodies }, mutations, haltAfter, how) => {
+        const maxFrameBytes = Math.max(1, ...bodies.map((b) => b.length));
+        const mutated = mutate(stream, mutations).stream;
+        const expected = reference(mutated, maxFrameBytes);
+        const frames: string[] = [];
+        const decoder = new DecimalDecoder(
+          {
+            onFrame(b) {
+              frames.push(b.toString('hex'));
+              if (frames.length === haltAfter + 1) decoder.halt();
             },
-            maxFrameBytes,
-          );
-          let error: FrameError | null = null;
-          for (const c of chunk(mutated, how)) error ??= decoder.push(c);
-          const halted = expected.frames.length > haltAfter;
-          expect(frames).toEqual(expected.frames.slice(0, haltAfter + 1));
-          // A halted decoder reports nothing; one that never reached the halt reports the reference error.
-          expect(error?.code ?? null).toBe(halted ? null : (expected.error?.code ?? null));
-        },
-      ),
+          },
+          maxFrameBytes,
+        );
+        let error: FrameError | null = null;
+        for (const c of chunk(mutated, how)) error ??= decoder.push(c);
+        const halted = expected.frames.length > haltAfter;
+        expect(frames).toEqual(expected.frames.slice(0, haltAfter + 1));
+        // A halted decoder reports nothing; one that never reached the halt reports the reference error.
+        expect(error?.code ?? null).toBe(halted ? null : (expected.error?.code ?? null));
+      }),
       { numRuns: 200 },
     );
   });

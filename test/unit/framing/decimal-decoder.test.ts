@@ -5,14 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  BrokerError,
-  FrameBadLengthError,
-  FrameError,
-  FrameHeaderTooLongError,
-  FrameTooLargeError,
-  type ErrorCode,
-} from '../../../host/errors.js';
+import { BrokerError, FrameBadLengthError, FrameError, FrameHeaderTooLongError, FrameTooLargeError, type ErrorCode } from '../../../host/errors.js';
 import { DecimalDecoder } from '../../../host/framing/decimal-decoder.js';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_LENGTH_DIGITS } from '../../../host/limits.js';
 
@@ -333,11 +326,7 @@ describe('DecimalDecoder', () => {
     /** What may sit between two frames: nothing, or blank lines. */
     const separator = fc.constantFrom('', '\n', '\r\n', '\n\n', '\r\n\r\n', '\n\r\n');
     const frameSpec = fc.record({
-      body: fc.oneof(
-        fc.constant(new Uint8Array(0)),
-        fc.uint8Array({ maxLength: 64 }),
-        fc.uint8Array({ minLength: 100, maxLength: 400 }),
-      ),
+      body: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ minLength: 100, maxLength: 400 })),
       eol: fc.constantFrom('\n', '\r\n'),
       before: separator,
     });
@@ -348,16 +337,18 @@ describe('DecimalDecoder', () => {
     );
 
     function chunk(stream: Buffer, how: 'bytes' | number[]): Buffer[] {
-      return how === 'bytes' ? byteByByte(stream) : splitAt(stream, how.map((f) => Math.floor(f * stream.length)));
+      return how === 'bytes'
+        ? byteByByte(stream)
+        : splitAt(
+            stream,
+            how.map((f) => Math.floor(f * stream.length)),
+          );
     }
 
     it('decodes any chunking of any frame sequence exactly like one-shot decoding', () => {
       fc.assert(
         fc.property(fc.array(frameSpec, { maxLength: 12 }), separator, chunking, (specs, trailer, how) => {
-          const stream = Buffer.concat([
-            ...specs.flatMap((s) => [ascii(s.before), ascii(`${s.body.length}${s.eol}`), Buffer.from(s.body)]),
-            ascii(trailer),
-          ]);
+          const stream = Buffer.concat([...specs.flatMap((s) => [ascii(s.before), ascii(`${s.body.length}${s.eol}`), Buffer.from(s.body)]), ascii(trailer)]);
           const bodies = specs.map((s) => Buffer.from(s.body));
           // The largest body sits exactly at the limit.
           const maxFrameBytes = Math.max(1, ...bodies.map((b) => b.length));
@@ -455,4 +446,3 @@ describe('DecimalDecoder', () => {
     });
   });
 });
-

@@ -63,17 +63,14 @@ describe('encodeDecimalFrame', () => {
     expect(encodeDecimalFrame(Buffer.from('hello')).toString('hex')).toBe('350a68656c6c6f');
   });
 
-  it.each([0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10_000, 99_999, 100_000])(
-    'writes a %i-byte body after its decimal length and a newline',
-    (length) => {
-      const body = Buffer.alloc(length, 0x61);
-      const frame = encodeDecimalFrame(body);
-      const header = `${length}\n`;
-      expect(frame.length).toBe(header.length + length);
-      expect(frame.subarray(0, header.length).toString('latin1')).toBe(header);
-      expect(frame.subarray(header.length).equals(body)).toBe(true);
-    },
-  );
+  it.each([0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10_000, 99_999, 100_000])('writes a %i-byte body after its decimal length and a newline', (length) => {
+    const body = Buffer.alloc(length, 0x61);
+    const frame = encodeDecimalFrame(body);
+    const header = `${length}\n`;
+    expect(frame.length).toBe(header.length + length);
+    expect(frame.subarray(0, header.length).toString('latin1')).toBe(header);
+    expect(frame.subarray(header.length).equals(body)).toBe(true);
+  });
 
   it.each([0, 1, 9, 10, 99, 100, 999, 1000, 65_536])('round-trips a %i-byte binary body through the decoder', (length) => {
     const body = Buffer.from(Array.from({ length }, (_, i) => (i * 37 + 11) & 0xff));

@@ -103,9 +103,7 @@ describe('readComponent', () => {
   });
 
   it('extracts the core module and the utf16 string encoding of a lift', () => {
-    const parts = readComponent(
-      component(section(SECTION_CORE_MODULE, CORE_MODULE), canonSection(lift(0, [memory(0), OPT.utf16, realloc(1)], 0))),
-    );
+    const parts = readComponent(component(section(SECTION_CORE_MODULE, CORE_MODULE), canonSection(lift(0, [memory(0), OPT.utf16, realloc(1)], 0))));
     expect(parts.coreModules).toHaveLength(1);
     expect([...parts.coreModules[0]]).toEqual([...CORE_MODULE]);
     expect(parts.stringEncoding).toBe('utf16');

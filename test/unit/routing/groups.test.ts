@@ -50,7 +50,7 @@ describe('GroupIndex', () => {
     const g = new GroupIndex();
     const model = new Map<string, Set<number>>();
     let seed = 42;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let step = 0; step < 5000; step++) {
       const group = `g${rnd(20)}`;
       const ch = 1 + rnd(30);
