@@ -4,7 +4,9 @@
  * exists (after nats.js core/src/options.ts). The CLI parses strings into numbers and hands them
  * here; it never re-implements validation.
  */
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { isLoopbackHost } from './admin/auth.js';
 import { InvalidOptionError } from './errors.js';
 import { BALANCE_POLICIES, type BalancePolicy, type UpstreamNode } from './routing/balancer.js';
 import type { UpstreamService } from './routing/upstreams.js';
@@ -25,6 +27,7 @@ import {
   MAX_UPSTREAM_KEY_BYTES,
 } from './limits.js';
 import { DEFAULT_PLUGIN_CALL_BUDGET_MS, DEFAULT_PLUGIN_MEMORY_MAX_MB, PLUGIN_MEMORY_MAX_MB_CEILING } from './limits.js';
+import { DEFAULT_CLOSE_SUMMARY_INTERVAL_MS } from './limits.js';
 
 /** Where the plugin runs: on the I/O thread (fastest) or in a worker thread (preemptible). */
 export const ISOLATION_MODES = ['inline', 'worker'] as const;
@@ -107,6 +110,18 @@ export interface BrokerOptions {
    * (`{ logic: '127.0.0.1:7001,127.0.0.1:7002/least-connections' }`). Policy default: round-robin.
    */
   upstream?: Readonly<Record<string, string | UpstreamServiceOptions>>;
+  // Operations (#11): admin listener and logs.
+  /**
+   * `host:port` of the admin HTTP listener (`/metrics`, `/healthz`, `/readyz`, `/api/v1`, the
+   * dashboard at `/`); `[::1]:9100` for IPv6; port 0 picks a free one. Absent: no admin listener.
+   */
+  adminListen?: string;
+  /** Bearer token the admin listener requires; needed when `adminListen` is not a loopback address. */
+  adminToken?: string;
+  /** A file holding the admin token (a trailing newline is dropped); instead of `adminToken`. */
+  adminTokenFile?: string;
+  /** Interval of the `closed connections` log line (closes by reason), ms; 0 disables. Default 10000. */
+  closeSummaryIntervalMs?: number;
   /** pino level. Default `info`. Ignored when `logger` is given. */
   logLevel?: LogLevelName;
   /** A pino logger to use instead of the default one (stdout JSON). */
@@ -152,6 +167,11 @@ export interface ResolvedOptions {
   readonly logLevel: LogLevelName;
   readonly logger: Logger | undefined;
   readonly upstream: Readonly<Record<string, UpstreamService>>;
+  /** The admin listener's address; undefined: none. */
+  readonly adminListen: { readonly host: string; readonly port: number } | undefined;
+  /** The admin token (read from `adminTokenFile` when that was given); undefined: none. */
+  readonly adminToken: string | undefined;
+  readonly closeSummaryIntervalMs: number;
 }
 
 /** Defaults for every optional field of `BrokerOptions`. */
@@ -181,6 +201,7 @@ export const DEFAULTS = Object.freeze({
   acceptRatePerIp: 0,
   logLevel: 'info' as LogLevelName,
   upstream: Object.freeze({}) as Readonly<Record<string, UpstreamService>>,
+  closeSummaryIntervalMs: DEFAULT_CLOSE_SUMMARY_INTERVAL_MS,
 });
 
 /**
@@ -241,10 +262,62 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new InvalidOptionError('logLevel', o.logLevel, `one of ${LOG_LEVELS.join(', ')}`);
   (o as { upstream: Readonly<Record<string, UpstreamService>> }).upstream = resolveUpstreams(o.upstream as BrokerOptions['upstream']);
+  resolveAdmin(o, given);
+  checkInteger('closeSummaryIntervalMs', o.closeSummaryIntervalMs, 0, 86_400_000);
   if (o.maxOutboundBytes < o.maxFrameBytes) {
     throw new InvalidOptionError('maxOutboundBytes', o.maxOutboundBytes, `at least maxFrameBytes (${o.maxFrameBytes}) so that one full frame fits`);
   }
   return Object.freeze(o);
+}
+
+/**
+ * The admin listener's options (#11): parses `adminListen`, reads `adminTokenFile`, and refuses a
+ * non-loopback admin address without a token.
+ * @throws {InvalidOptionError}
+ */
+function resolveAdmin(o: ResolvedOptions, given: Partial<BrokerOptions>): void {
+  const w = o as { adminListen: ResolvedOptions['adminListen']; adminToken: string | undefined };
+  let listen: ResolvedOptions['adminListen'];
+  if (given.adminListen !== undefined) {
+    const text = given.adminListen as unknown;
+    const m = typeof text === 'string' ? /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text) : null;
+    const port = m === null ? NaN : Number(m[3]);
+    if (m === null || port > 65535) throw new InvalidOptionError('adminListen', text, 'host:port (or [v6]:port), port 0 to 65535');
+    listen = Object.freeze({ host: m[1] ?? m[2], port });
+  }
+  if (given.adminToken !== undefined && given.adminTokenFile !== undefined) {
+    throw new InvalidOptionError('adminTokenFile', given.adminTokenFile, 'absent when adminToken is given (one or the other)');
+  }
+  let token = given.adminToken as unknown;
+  if (given.adminTokenFile !== undefined) {
+    if (typeof given.adminTokenFile !== 'string' || given.adminTokenFile.length === 0)
+      throw new InvalidOptionError('adminTokenFile', given.adminTokenFile, 'a file path');
+    try {
+      token = readFileSync(given.adminTokenFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new InvalidOptionError(
+        'adminTokenFile',
+        given.adminTokenFile,
+        `a readable file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
+    }
+  }
+  const tokenOption = given.adminTokenFile !== undefined ? 'adminTokenFile' : 'adminToken';
+  if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))) {
+    // Printable ASCII without spaces: what fits an `Authorization: Bearer` header as typed.
+    throw new InvalidOptionError(tokenOption, token === '' ? '' : '(hidden)', 'a non-empty token of printable ASCII characters without spaces');
+  }
+  if (listen !== undefined && token === undefined && !isLoopbackHost(listen.host)) {
+    throw new InvalidOptionError(
+      'adminListen',
+      given.adminListen,
+      'a loopback address (127.0.0.1, ::1) unless adminToken or adminTokenFile is set: the admin API can close connections and reload the plugin',
+    );
+  }
+  if (listen === undefined && token !== undefined) throw new InvalidOptionError(tokenOption, '(hidden)', 'set only with adminListen');
+  w.adminListen = listen;
+  w.adminToken = token as string | undefined;
+  delete (o as { adminTokenFile?: string }).adminTokenFile;
 }
 
 /**
@@ -303,7 +376,7 @@ function parseNode(service: string, node: string | UpstreamNode): UpstreamNode {
   return Object.freeze({ host, port });
 }
 
-const KNOWN_OPTIONS = new Set(['plugin', 'logger', 'pluginCallFuel', ...Object.keys(DEFAULTS)]);
+const KNOWN_OPTIONS = new Set(['plugin', 'logger', 'pluginCallFuel', 'adminListen', 'adminToken', 'adminTokenFile', ...Object.keys(DEFAULTS)]);
 
 function checkInteger(option: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

@@ -149,6 +149,19 @@ program
     collectUpstream,
   )
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default(DEFAULTS.logLevel))
+  // Operations (#11): the admin listener and the close summary.
+  .option(
+    '--admin-listen <host:port>',
+    'admin HTTP listener: /metrics (Prometheus), /healthz, /readyz, the admin API under /api/v1 and a live dashboard at /; off by default; a non-loopback address needs --admin-token or --admin-token-file',
+  )
+  .option('--admin-token <token>', 'bearer token the admin listener requires (Authorization: Bearer <token>); prefer --admin-token-file')
+  .option('--admin-token-file <file>', 'file holding the admin token (a trailing newline is dropped)')
+  .option(
+    '--close-summary-interval-ms <ms>',
+    'log one info line per interval with the connections closed by reason; 0 disables',
+    parseIntStrict,
+    DEFAULTS.closeSummaryIntervalMs,
+  )
   .addHelpText(
     'after',
     "\nHeartbeats: an empty frame (0\\n) is a heartbeat; the broker answers a client's heartbeat with one and\n" +
@@ -157,7 +170,8 @@ program
       'connections, queued frames flushed (up to --drain-timeout-ms), handle-broken(shutdown) for every\n' +
       "channel, then the plugin's stop(), exit 0; a second signal exits at once.\n" +
       'SIGHUP reloads the --plugin file without dropping a connection (README, Isolation); a file that\n' +
-      'does not load or start is refused and the running plugin keeps serving.',
+      'does not load or start is refused and the running plugin keeps serving.\n' +
+      'With --admin-listen, POST /api/v1/drain drains the broker (lame duck), then it exits 0 (docs/admin.md).',
   )
   .action(
     asyncAction(async (opts: ServeOpts) => {
@@ -178,7 +192,8 @@ program
       // SIGHUP: hot swap. A refused file is logged by the broker and the running plugin keeps serving.
       process.on('SIGHUP', () => void broker.reloadPlugin().catch(() => {}));
       await broker.start();
-      await stopped;
+      // A drain through the admin API stops the broker too: then the process exits as after a signal.
+      await Promise.race([stopped, broker.whenStopped()]);
     }),
   );
 

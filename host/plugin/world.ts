@@ -64,6 +64,7 @@ export const CLOSE_REASONS = [
   'slow-consumer',
   'plugin-failed',
   'shutdown',
+  'closed-by-operator',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
