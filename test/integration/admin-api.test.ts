@@ -41,8 +41,8 @@ async function echo(c: TestClient, body: string): Promise<void> {
   expect((await c.readFrame()).toString()).toBe(body);
 }
 
-/** Probe's handle-broken log line for a reason (it logs "broken:" and the character '0' + reason). */
-const brokenLine = (reason: Parameters<typeof closeReasonCode>[0]): string => `broken:${String.fromCharCode(0x30 + closeReasonCode(reason))}`;
+/** Probe's handle-broken log line for a reason ("broken:<discriminant>"). */
+const brokenLine = (reason: Parameters<typeof closeReasonCode>[0]): string => `broken:${closeReasonCode(reason)}`;
 
 describe('health and readiness', () => {
   it('answers /healthz and /readyz without a token, 200 while serving', async () => {
@@ -170,7 +170,13 @@ describe('GET /api/v1/channels', () => {
     expect((lobby.json.channels as { groups: string[] }[]).map((c) => c.groups)).toEqual([['lobby'], ['lobby', 'red']]);
     expect(((await admin(tb.broker, '/api/v1/channels?group=nobody')).json.channels as unknown[]).length).toBe(0);
     const groups = await admin(tb.broker, '/api/v1/groups');
-    expect(groups.json).toEqual({ groups: [{ name: 'lobby', size: 2 }, { name: 'red', size: 1 }], nextCursor: null });
+    expect(groups.json).toEqual({
+      groups: [
+        { name: 'lobby', size: 2 },
+        { name: 'red', size: 1 },
+      ],
+      nextCursor: null,
+    });
     const paged = await admin(tb.broker, '/api/v1/groups?limit=1');
     expect(paged.json).toEqual({ groups: [{ name: 'lobby', size: 2 }], nextCursor: 'lobby' });
     expect((await admin(tb.broker, '/api/v1/groups?limit=1&cursor=lobby')).json).toEqual({ groups: [{ name: 'red', size: 1 }], nextCursor: null });
@@ -270,7 +276,9 @@ describe('GET /api/v1/upstreams', () => {
     await new Promise<void>((r) => dead.close(() => r())); // nothing listens there now
     tb = await startBroker({ plugin: UPSTREAM, adminListen: '127.0.0.1:0', upstream: { logic: `127.0.0.1:${port}` } });
     const before = await admin(tb.broker, '/api/v1/upstreams');
-    expect(before.json).toEqual({ upstreams: [{ service: 'logic', policy: 'round-robin', nodes: [{ service: 'logic', node: `127.0.0.1:${port}`, up: true, activeChannels: 0 }] }] });
+    expect(before.json).toEqual({
+      upstreams: [{ service: 'logic', policy: 'round-robin', nodes: [{ service: 'logic', node: `127.0.0.1:${port}`, up: true, activeChannels: 0 }] }],
+    });
     const c = await connect();
     c.send(Buffer.concat([Buffer.from('o'), Buffer.from([5]), Buffer.from('logick')]));
     await c.readFrame(); // the handle; the connect is refused and the node ejected

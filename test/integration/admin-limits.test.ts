@@ -7,7 +7,13 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_HEADERS_TIMEOUT_MS, ADMIN_MAX_CONNECTIONS, ADMIN_MAX_REQUESTS_PER_CONNECTION, ADMIN_MAX_REQUESTS_PER_S, ADMIN_REQUEST_BURST } from '../../host/limits.js';
+import {
+  ADMIN_HEADERS_TIMEOUT_MS,
+  ADMIN_MAX_CONNECTIONS,
+  ADMIN_MAX_REQUESTS_PER_CONNECTION,
+  ADMIN_MAX_REQUESTS_PER_S,
+  ADMIN_REQUEST_BURST,
+} from '../../host/limits.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';

@@ -9,12 +9,19 @@ describe('AdminToken', () => {
     expect(token.accepts('bearer s3cret-token')).toBe(true);
   });
 
-  it.each([undefined, '', 'Bearer', 'Bearer ', 'Bearer s3cret-toke', 'Bearer s3cret-token2', 'Basic s3cret-token', 's3cret-token', 'Bearer s3cret-token extra'])(
-    'refuses %j',
-    (header) => {
-      expect(token.accepts(header)).toBe(false);
-    },
-  );
+  it.each([
+    undefined,
+    '',
+    'Bearer',
+    'Bearer ',
+    'Bearer s3cret-toke',
+    'Bearer s3cret-token2',
+    'Basic s3cret-token',
+    's3cret-token',
+    'Bearer s3cret-token extra',
+  ])('refuses %j', (header) => {
+    expect(token.accepts(header)).toBe(false);
+  });
 });
 
 describe('isLoopbackHost', () => {

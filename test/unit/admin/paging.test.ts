@@ -51,6 +51,8 @@ describe('parsePageQuery', () => {
   });
 
   it('refuses a cursor the list never returned with 400', () => {
-    expect(() => parsePageQuery(new URLSearchParams('cursor=abc'), parseId)).toThrow(expect.objectContaining({ code: 'PB_ERR_ADMIN_BAD_REQUEST', status: 400 }));
+    expect(() => parsePageQuery(new URLSearchParams('cursor=abc'), parseId)).toThrow(
+      expect.objectContaining({ code: 'PB_ERR_ADMIN_BAD_REQUEST', status: 400 }),
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { BrokerView } from '../../../host/metrics/broker-view.js';
 import { CallTimings } from '../../../host/metrics/call-timings.js';
@@ -27,7 +27,7 @@ function fixedView(failing: ReadonlySet<string> = new Set()): BrokerView {
   return view;
 }
 
-function capture(): { log: ReturnType<typeof pino>; lines: Record<string, unknown>[] } {
+function capture(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   return { log: pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l)) }), lines };
 }
