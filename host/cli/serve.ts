@@ -81,8 +81,9 @@ function applyReload(broker: Broker, next: LoadedConfig, previousFileValues: Par
 export async function serve(opts: ServeOpts): Promise<void> {
   const { broker, hangup } = await createServeBroker(opts);
   // Handlers go in before the listener exists: a signal during start-up still stops cleanly.
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
+    onSignal = (signal: NodeJS.Signals): void => {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
       broker.log.info({ signal }, 'signal received: stopping (send it again to exit at once)');
@@ -96,7 +97,14 @@ export async function serve(opts: ServeOpts): Promise<void> {
   });
   // Reloads run one after the other (the broker queues plugin swaps the same way).
   let reloading: Promise<void> = Promise.resolve();
-  process.on('SIGHUP', () => (reloading = reloading.then(hangup)));
-  await broker.start();
-  await stopped;
+  const onHangup = (): void => void (reloading = reloading.then(hangup));
+  process.on('SIGHUP', onHangup);
+  try {
+    await broker.start();
+    await stopped;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGHUP', onHangup);
+  }
 }

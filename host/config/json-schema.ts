@@ -21,5 +21,8 @@ export function configFileSchema(): z.ZodType {
 /** The JSON Schema (draft 2020-12) `broker config schema` prints. */
 export function configJsonSchema(): Record<string, unknown> {
   const json = z.toJSONSchema(configFileSchema(), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  // zod leaves out the default of a value it transforms (upstream): put it back.
+  const properties = json.properties as Record<string, Record<string, unknown>>;
+  for (const def of OPTION_DEFS) if (def.meta.default !== undefined) properties[def.fileKey].default ??= def.meta.default;
   return { ...json, title: 'plugbroker configuration (broker serve --config)', description: 'Keys are the broker serve flags without their dashes.' };
 }

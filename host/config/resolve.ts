@@ -140,7 +140,7 @@ const CROSS_RULES: readonly CrossRule[] = [
 function issueErrors(def: OptionDef, value: unknown, error: z.ZodError, source: OptionSource): BrokerError[] {
   const out: BrokerError[] = [];
   const seen = new Set<string>();
-  for (const issue of error.issues) {
+  for (const issue of flattenUnions(error.issues, [])) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
@@ -157,6 +157,26 @@ function issueErrors(def: OptionDef, value: unknown, error: z.ZodError, source: 
     // Leaf schemas with a message of their own say "must be …"; zod's generic ones are replaced by the option's domain.
     const expected = issue.message.startsWith('must be ') ? issue.message.slice('must be '.length) : undefined;
     out.push(invalid(def, valueAt(value, path), path, source, expected ?? def.meta.expected ?? describeSchema(def.schema)));
+  }
+  return out;
+}
+
+/**
+ * A union that failed reports every branch's issues; keep those of the branch the value's type
+ * chose (the one without a type mismatch at the union's own place), so that the message points at
+ * the bad part (`nodes[1]`) instead of the whole value.
+ */
+function flattenUnions(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): z.core.$ZodIssue[] {
+  const out: z.core.$ZodIssue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) {
+      out.push({ ...issue, path });
+      continue;
+    }
+    const matching = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+    if (matching.length === 1) out.push(...flattenUnions(matching[0], path));
+    else out.push({ ...issue, path });
   }
   return out;
 }

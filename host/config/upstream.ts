@@ -59,11 +59,9 @@ const serviceTextSchema = z.string().refine((s) => parseUpstreamText(s) !== unde
 /** One upstream service as the library takes it (`BrokerOptions.upstream`). */
 export type UpstreamServiceOptions = z.input<typeof serviceObjectSchema>;
 
-const serviceName = z
-  .string()
-  .refine((name) => name.length > 0 && Buffer.byteLength(name) <= MAX_UPSTREAM_KEY_BYTES, {
-    error: `must be a service name of 1 to ${MAX_UPSTREAM_KEY_BYTES} bytes`,
-  });
+const serviceName = z.string().refine((name) => name.length > 0 && Buffer.byteLength(name) <= MAX_UPSTREAM_KEY_BYTES, {
+  error: `must be a service name of 1 to ${MAX_UPSTREAM_KEY_BYTES} bytes`,
+});
 
 /** The `upstream` option: validates every spelling and normalises it to `UpstreamService`s. */
 export const upstreamSchema = z
