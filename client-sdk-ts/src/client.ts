@@ -95,6 +95,8 @@ export class BrokerClientCore extends TypedEmitter<BrokerClientEvents> {
   #retries = 0;
   #connections = 0;
   #closing = false;
+  /** No further attempt will be made: `close()`, a terminal reason, giving up or reconnect off. */
+  #stopped = false;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
@@ -151,7 +153,7 @@ export class BrokerClientCore extends TypedEmitter<BrokerClientEvents> {
       this.#transport.send(data);
       return true;
     }
-    if (this.#closing || this.#queue.length >= this.#options.offlineQueueMaxFrames) return false;
+    if (this.#stopped || this.#queue.length >= this.#options.offlineQueueMaxFrames) return false;
     // A copy: the caller may reuse its array before the client connects.
     this.#queue.push(typeof data === 'string' ? data : data.slice());
     return true;
@@ -165,7 +167,7 @@ export class BrokerClientCore extends TypedEmitter<BrokerClientEvents> {
    * closed. Calling it again does nothing more.
    */
   close(): Promise<void> {
-    this.#closing = true;
+    this.#closing = this.#stopped = true;
     this.#queue = [];
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
@@ -281,7 +283,10 @@ export class BrokerClientCore extends TypedEmitter<BrokerClientEvents> {
     // the listener's: it would happen again, like a terminal reason.
     const terminal = (reason !== undefined && this.#options.terminalReasons.has(reason)) || info.error instanceof FrameError;
     const willReconnect = !this.#closing && policy !== undefined && !terminal && this.#retries < policy.maxAttempts;
-    if (!willReconnect) this.#queue = [];
+    if (!willReconnect) {
+      this.#stopped = true;
+      this.#queue = [];
+    }
     const waiters = this.#closeWaiters;
     this.#closeWaiters = [];
     for (const resolve of waiters) resolve();
