@@ -35,10 +35,20 @@ export const CLOSE_CODE_MAX = 4099;
 export const TERMINAL_REASONS: readonly CloseReason[] = Object.freeze(['refused-by-plugin', 'auth-timeout', 'protocol-error']);
 
 /**
- * The close reason a WebSocket close code stands for, or undefined for a code outside
- * 4000–4010 (1000 normal closure, 1006 connection lost, a code from a newer broker…).
+ * RFC 6455 §7.4.1 codes with which the broker's WebSocket library (`ws`) answers a client that broke
+ * the protocol, before the broker could send 4001: 1002 protocol error, 1007 invalid UTF-8 in a
+ * text message, 1009 message above `--max-frame-bytes`. Over TCP the same faults close the
+ * connection with `protocol-error`, so they mean `protocol-error` here too.
+ */
+export const PROTOCOL_ERROR_CLOSE_CODES: readonly number[] = Object.freeze([1002, 1007, 1009]);
+
+/**
+ * The close reason a WebSocket close code stands for: 4000–4010 by the broker's table, 1002, 1007
+ * and 1009 as `protocol-error`; undefined for any other code (1000 normal closure, 1006 connection
+ * lost, a code from a newer broker…).
  */
 export function reasonFromCloseCode(code: number): CloseReason | undefined {
+  if (PROTOCOL_ERROR_CLOSE_CODES.includes(code)) return 'protocol-error';
   if (!Number.isInteger(code) || code < CLOSE_CODE_BASE) return undefined;
   return CLOSE_REASONS[code - CLOSE_CODE_BASE];
 }

@@ -6,7 +6,16 @@ export type { BrokerClientEvents, ClientState, ConnectedEvent, DisconnectedEvent
 export type { BrokerClientOptions } from './options.js';
 export { CLIENT_DEFAULTS } from './options.js';
 export { DEFAULT_BACKOFF, backoffCeilingMs, backoffDelayMs, type BackoffPolicy } from './backoff.js';
-export { CLOSE_REASONS, CLOSE_CODE_BASE, TERMINAL_REASONS, closeCodeForReason, reasonFromCloseCode, isCloseReason, type CloseReason } from './close-reason.js';
+export {
+  CLOSE_REASONS,
+  CLOSE_CODE_BASE,
+  PROTOCOL_ERROR_CLOSE_CODES,
+  TERMINAL_REASONS,
+  closeCodeForReason,
+  reasonFromCloseCode,
+  isCloseReason,
+  type CloseReason,
+} from './close-reason.js';
 export * from './errors.js';
 export { parseBrokerUrl, type BrokerTarget, type TransportKind } from './url.js';
 export { DecimalDecoder, encodeDecimalFrame } from './framing/decimal.js';

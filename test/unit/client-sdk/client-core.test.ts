@@ -160,6 +160,8 @@ describe('BrokerClient core', () => {
     [4003, 'refused-by-plugin'],
     [4005, 'auth-timeout'],
     [4001, 'protocol-error'],
+    [1009, 'protocol-error'],
+    [1002, 'protocol-error'],
   ])('does not reconnect after close code %i (%s)', (code, reason) => {
     const h = harness();
     h.last().open();
@@ -178,7 +180,7 @@ describe('BrokerClient core', () => {
   });
 
   it('reconnects after other reasons, and after terminal ones when terminalReasons says so', () => {
-    for (const code of [4000, 4002, 4004, 4006, 4007, 4008, 4009, 4010, 1000, 1006]) {
+    for (const code of [4000, 4002, 4004, 4006, 4007, 4008, 4009, 4010, 1000, 1001, 1006, 1011]) {
       const h = harness();
       h.last().open();
       h.last().end(code);

@@ -19,7 +19,11 @@ describe('close reasons', () => {
   });
 
   it('gives no reason for codes outside the broker’s table', () => {
-    for (const code of [1000, 1001, 1006, 1009, 3999, 4011, 4099, 4999, NaN]) expect(reasonFromCloseCode(code)).toBeUndefined();
+    for (const code of [1000, 1001, 1006, 1011, 3999, 4011, 4099, 4999, NaN]) expect(reasonFromCloseCode(code)).toBeUndefined();
+  });
+
+  it('reads the RFC 6455 codes ws answers a protocol violation with (1002, 1007, 1009) as protocol-error', () => {
+    for (const code of [1002, 1007, 1009]) expect(reasonFromCloseCode(code)).toBe('protocol-error');
   });
 
   it('treats refused-by-plugin, auth-timeout and protocol-error as terminal', () => {
