@@ -3,7 +3,7 @@
  * start/stop lifecycle.
  */
 import type { Logger } from 'pino';
-import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
+import { planReload, resolveOptions, type BrokerOptions, type ReloadPlan, type ResolvedOptions } from './config.js';
 import { Admission } from './connection/admission.js';
 import { tickClock } from './connection/clock.js';
 import { Connection, type ConnectionEvents, type ConnectionPolicy } from './connection/connection.js';
@@ -30,6 +30,7 @@ import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
 import type { Transport } from './transport/transport.js';
 import type { AdminTarget, BrokerPhase, DrainStarted, ListenerRecord } from './admin/admin-target.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
+import { readAdminToken } from './admin/auth.js';
 import { createBrokerTarget } from './admin/broker-target.js';
 import { AdminRequestError } from './errors.js';
 import { CallTimings } from './metrics/call-timings.js';
@@ -57,7 +58,7 @@ export interface BrokerStats {
 
 /** A running broker. Create with `createBroker`. */
 export class Broker implements ConnectionEvents, RuntimeOwner {
-  readonly options: Readonly<ResolvedOptions>;
+  #options: ResolvedOptions;
   readonly log: Logger;
   readonly #registry = new ConnectionRegistry();
   readonly #router = new Router(this.#registry);
@@ -71,7 +72,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
-  readonly #policy: ConnectionPolicy;
+  #policy: ConnectionPolicy;
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
   readonly #upstreams: Upstreams;
@@ -93,9 +94,9 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   #stopped!: () => void;
   readonly #whenStopped = new Promise<void>((resolve) => (this.#stopped = resolve));
 
-  /** Validates options; nothing is opened until `start`. */
-  constructor(opts: BrokerOptions) {
-    this.options = resolveOptions(opts);
+  /** Validates options (unless `resolveOptions` made them); nothing is opened until `start`. */
+  constructor(opts: BrokerOptions | ResolvedOptions) {
+    this.#options = resolveOptions(opts);
     this.log = this.options.logger ?? createLogger({ level: this.options.logLevel });
     const o = this.options;
     this.#policy = Object.freeze({
@@ -116,6 +117,29 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     // broker chose to talk to these nodes).
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
     this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this, policy: upstreamPolicy, arena: this.#arena, log: this.log });
+  }
+
+  /** The options the broker runs with (`reconfigure` may change the reloadable ones). */
+  get options(): ResolvedOptions {
+    return this.#options;
+  }
+
+  /**
+   * Applies a new configuration (SIGHUP with a config file) as far as a running broker can, by each
+   * option's reload class (host/config/schema.ts): `live` options now — log level, rate limits and
+   * connection caps for connections accepted from now on, upstream services for channels opened
+   * from now on; `swap` options (plugin, pluginConfig) with the next `reloadPlugin()`; `restart`
+   * options not at all (they keep their running value; the plan lists them).
+   * @throws {InvalidOptionError | UnknownOptionError} when `opts` is invalid; nothing changes then.
+   */
+  reconfigure(opts: BrokerOptions | ResolvedOptions): ReloadPlan {
+    const plan = planReload(this.#options, resolveOptions(opts));
+    const o = (this.#options = plan.next);
+    if (plan.live.includes('logLevel') && o.logger === undefined) this.log.level = o.logLevel;
+    this.#policy = Object.freeze({ ...this.#policy, rateFrames: o.rateFrames, rateBytes: o.rateBytes, rateBurst: o.rateBurst, rateAction: o.rateAction });
+    this.#admission.setPolicy({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
+    if (plan.live.includes('upstream')) this.#upstreams.setServices(o.upstream);
+    return plan;
   }
 
   /** Address the listener is bound to (after `start`). */
@@ -172,12 +196,14 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   }
 
   async #start(): Promise<void> {
+    // Read first: a missing token file stops the start before anything loads or listens.
+    const adminToken = this.options.adminListen === undefined ? undefined : await readAdminToken(this.options);
     const spec = await loadPlugin(this.options.plugin, { memoryMaxMb: this.options.pluginMemoryMaxMb, callFuel: this.options.pluginCallFuel });
     const runtime = await this.#createRuntime(spec);
     await runtime.start();
     this.#runtime = runtime;
     try {
-      await this.#startAdmin();
+      await this.#startAdmin(adminToken);
       this.#listener = await listenTcp({
         host: this.options.host,
         port: this.options.port,
@@ -267,19 +293,19 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   }
 
   /** Starts the admin listener when `adminListen` is set. */
-  async #startAdmin(): Promise<void> {
+  async #startAdmin(token: string | undefined): Promise<void> {
     const listen = this.options.adminListen;
     if (listen === undefined) return;
     this.#metrics ??= createBrokerMetrics(this.view, this.log);
     this.#admin = await startAdminServer({
       host: listen.host,
       port: listen.port,
-      token: this.options.adminToken,
+      token,
       target: this.view,
       metrics: this.#metrics,
       log: this.log,
     });
-    this.log.info({ host: this.#admin.address.host, port: this.#admin.address.port, token: this.options.adminToken !== undefined }, 'admin listening');
+    this.log.info({ host: this.#admin.address.host, port: this.#admin.address.port, token: token !== undefined }, 'admin listening');
   }
 
   #createTarget(): AdminTarget {
@@ -517,7 +543,7 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Creates a broker (validating `opts` at once); call `start()` to serve. */
-export function createBroker(opts: BrokerOptions): Broker {
+/** Creates a broker (validating `opts` at once, unless `resolveOptions` made them); call `start()` to serve. */
+export function createBroker(opts: BrokerOptions | ResolvedOptions): Broker {
   return new Broker(opts);
 }

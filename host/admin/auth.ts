@@ -4,6 +4,8 @@
  * caller sent, and `timingSafeEqual` compares the two digests without an early exit.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { InvalidOptionError } from '../errors.js';
 
 export class AdminToken {
   readonly #digest: Buffer;
@@ -32,4 +34,29 @@ export function isLoopbackHost(host: string): boolean {
   if (h === 'localhost' || h === '::1' || h === '[::1]' || h === '0:0:0:0:0:0:0:1') return true;
   if (/^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** What an admin token must look like: printable ASCII without spaces, as it is typed in a header. */
+const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
+
+/**
+ * The admin token: `adminToken`, or the content of `adminTokenFile` (one trailing newline
+ * dropped), or undefined when neither is set.
+ * @throws {InvalidOptionError} when the file cannot be read or does not hold a valid token.
+ */
+export async function readAdminToken(opts: { readonly adminToken?: string; readonly adminTokenFile?: string }): Promise<string | undefined> {
+  if (opts.adminTokenFile === undefined) return opts.adminToken;
+  const subject = "'adminTokenFile' (--admin-token-file)";
+  let text: string;
+  try {
+    text = await readFile(opts.adminTokenFile, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new InvalidOptionError('adminTokenFile', opts.adminTokenFile, `a readable file (${why})`, { subject });
+  }
+  const token = text.replace(/\r?\n$/, '');
+  if (!TOKEN_PATTERN.test(token)) {
+    throw new InvalidOptionError('adminTokenFile', opts.adminTokenFile, 'a file holding one token of printable ASCII characters without spaces', { subject });
+  }
+  return token;
 }

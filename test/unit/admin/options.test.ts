@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readAdminToken } from '../../../host/admin/auth.js';
 import { resolveOptions } from '../../../host/config.js';
 
 const base = { plugin: 'x.wasm' };
@@ -24,29 +25,28 @@ describe('admin options (#11)', () => {
     expect(resolveOptions({ ...base, adminListen: 'localhost:1' }).adminListen).toEqual({ host: 'localhost', port: 1 });
   });
 
-  it.each(['9100', ':9100', '127.0.0.1', '127.0.0.1:', '127.0.0.1:65536', '127.0.0.1:x', '::1:9100', 'a b:1'])('refuses adminListen %j', (adminListen) => {
-    expect(() => resolveOptions({ ...base, adminListen })).toThrow(invalid('adminListen'));
-  });
+  it.each(['9100', ':9100', '127.0.0.1', '127.0.0.1:', '127.0.0.1:65536', '127.0.0.1:x', '::1:9100', 'a b:1'])(
+    'refuses adminListen %j, naming the flag',
+    (adminListen) => {
+      let err: unknown;
+      try {
+        resolveOptions({ ...base, adminListen });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toEqual(invalid('adminListen'));
+      expect((err as Error).message).toContain('--admin-listen');
+    },
+  );
 
   it('refuses a non-loopback admin address without a token', () => {
     expect(() => resolveOptions({ ...base, adminListen: '0.0.0.0:9100' })).toThrow(invalid('adminListen'));
     expect(resolveOptions({ ...base, adminListen: '0.0.0.0:9100', adminToken: 'tok-123' }).adminToken).toBe('tok-123');
-  });
-
-  it('reads the token file, dropping one trailing newline', () => {
-    const file = join(dir, 'token');
-    writeFileSync(file, 'from-file\n');
-    expect(resolveOptions({ ...base, adminListen: '10.0.0.1:9100', adminTokenFile: file }).adminToken).toBe('from-file');
-  });
-
-  it('refuses a missing token file, naming it', () => {
-    expect(() => resolveOptions({ ...base, adminListen: '127.0.0.1:0', adminTokenFile: join(dir, 'nope') })).toThrow(invalid('adminTokenFile'));
+    expect(resolveOptions({ ...base, adminListen: '0.0.0.0:9100', adminTokenFile: 'token.txt' }).adminTokenFile).toBe('token.txt');
   });
 
   it('refuses both a token and a token file', () => {
-    const file = join(dir, 'token2');
-    writeFileSync(file, 'x');
-    expect(() => resolveOptions({ ...base, adminListen: '127.0.0.1:0', adminToken: 'a', adminTokenFile: file })).toThrow(invalid('adminTokenFile'));
+    expect(() => resolveOptions({ ...base, adminListen: '127.0.0.1:0', adminToken: 'a', adminTokenFile: 'f' })).toThrow(invalid('adminTokenFile'));
   });
 
   it.each(['', 'has space', 'tab\there', 'naïve'])('refuses the token %j, without echoing it', (adminToken) => {
@@ -62,10 +62,32 @@ describe('admin options (#11)', () => {
 
   it('refuses a token without an admin listener', () => {
     expect(() => resolveOptions({ ...base, adminToken: 'tok' })).toThrow(invalid('adminToken'));
+    expect(() => resolveOptions({ ...base, adminTokenFile: 'tok.txt' })).toThrow(invalid('adminTokenFile'));
   });
 
   it('refuses a negative close summary interval', () => {
     expect(() => resolveOptions({ ...base, closeSummaryIntervalMs: -1 })).toThrow(invalid('closeSummaryIntervalMs'));
     expect(resolveOptions({ ...base, closeSummaryIntervalMs: 0 }).closeSummaryIntervalMs).toBe(0);
+  });
+});
+
+describe('readAdminToken', () => {
+  it('reads the token file, dropping one trailing newline', async () => {
+    const file = join(dir, 'token');
+    writeFileSync(file, 'from-file\n');
+    expect(await readAdminToken({ adminTokenFile: file })).toBe('from-file');
+    expect(await readAdminToken({ adminToken: 'given' })).toBe('given');
+    expect(await readAdminToken({})).toBeUndefined();
+  });
+
+  it('refuses a missing file or one that holds no valid token, naming --admin-token-file', async () => {
+    const bad = join(dir, 'bad');
+    writeFileSync(bad, 'two words\n');
+    for (const adminTokenFile of [join(dir, 'nope'), bad]) {
+      const err = await readAdminToken({ adminTokenFile }).catch((e: unknown) => e);
+      expect(err).toEqual(invalid('adminTokenFile'));
+      expect((err as Error).message).toContain('--admin-token-file');
+      expect((err as Error).message).not.toContain('two words');
+    }
   });
 });
