@@ -275,7 +275,7 @@ export class ToolchainMissingError extends BrokerError {
 export class ListenError extends BrokerError {
   readonly host: string;
   readonly port: number;
-  /** @param options.listener which listener, when not the client one (`admin listener (--admin-listen)`). */
+  /** @param options.listener which listener, when not the client one (`admin listener, --admin-listen`). */
   constructor(host: string, port: number, options?: { cause?: unknown; listener?: string }) {
     const which = options?.listener === undefined ? '' : ` (${options.listener})`;
     super('PB_ERR_LISTEN', `cannot listen on ${host}:${port}${which}: ${describeCause(options?.cause)}`, options);

@@ -187,7 +187,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause) => reject(new ListenError(opts.host, opts.port, { cause, listener: 'admin listener (--admin-listen)' })));
+    server.once('error', (cause) => reject(new ListenError(opts.host, opts.port, { cause, listener: 'admin listener, --admin-listen' })));
     server.listen({ host: opts.host, port: opts.port }, () => resolve());
   });
   server.on('error', (err) => log.error({ err }, 'admin listener error'));
