@@ -10,13 +10,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PluginForbiddenImportError, PluginLoadError, PluginNotComponentError, PluginWorldMismatchError } from '../errors.js';
-import { DEFAULT_PLUGIN_MEMORY_MAX_MB } from '../limits.js';
+import { PluginForbiddenImportError, PluginLoadError, PluginNotComponentError, PluginWorldMismatchError } from '../../errors.js';
+import { DEFAULT_PLUGIN_MEMORY_MAX_MB } from '../../limits.js';
 import { binaryKind, readComponent } from './component-reader.js';
 import { instrumentFuel } from './fuel.js';
 import { capMemory, pagesForMb } from './memory-cap.js';
 import type { PluginSpec } from './plugin-spec.js';
-import { ABI_EXPORTS, ALLOWED_IMPORTS, STATEFUL_EXPORTS, TIMER_EXPORT, WIT_PACKAGE, WIT_WORLD, WORLD_EXPORTS, findWitDir, worldFor } from './world.js';
+import { ABI_EXPORTS, ALLOWED_IMPORTS, STATEFUL_EXPORTS, TIMER_EXPORT, WIT_PACKAGE, WIT_WORLD, WORLD_EXPORTS, findWitDir, worldFor } from '../world.js';
 
 const REQUIRED_EXPORTS = [...ABI_EXPORTS, ...WORLD_EXPORTS];
 

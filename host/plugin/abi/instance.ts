@@ -8,14 +8,14 @@
  * passed as (ptr, len); `u32`/`bool`/enums pass as i32; `result<_, string>` comes back through a
  * return pointer (discriminant byte at +0, string ptr at +4, len at +8).
  */
-import type { HostImports } from '../host-api/host.js';
-import { buildImports } from '../host-api/imports.js';
-import { PluginBadPointerError } from '../errors.js';
-import { FUEL_EXPORT } from './fuel.js';
+import type { HostImports } from '../../host-api/host-imports.js';
+import { buildImports } from './imports.js';
+import { PluginBadPointerError } from '../../errors.js';
+import { FUEL_EXPORT } from '../load/fuel.js';
 import { PluginMemory } from './memory.js';
-import type { PluginSpec } from './plugin-spec.js';
-import { MAX_PLUGIN_LOG_BYTES } from '../limits.js';
-import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
+import type { PluginSpec } from '../load/plugin-spec.js';
+import { MAX_PLUGIN_LOG_BYTES } from '../../limits.js';
+import { TRANSPORT_KINDS, type PeerInfo } from '../world.js';
 
 type I32 = number;
 interface CoreExports {

@@ -5,7 +5,7 @@
  * runtime hands in what it knows and posts what comes out.
  */
 import { CALL_ADOPT, CALL_BROKEN, CALL_CONNECT, CALL_RESTORE, CALL_SNAPSHOT, CALL_STOP, RecordWriter, encodePeer, forEachRecord } from './worker-protocol.js';
-import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
+import { TRANSPORT_KINDS, type PeerInfo } from '../world.js';
 
 /** A decoded call, its body copied out of the batch. */
 export interface Call {
