@@ -1,7 +1,7 @@
 /**
  * One instance of a plugin: the host side of the canonical ABI for the `plugin` world, calling the
  * main core module's exports directly. This replaces jco's transpiled glue on the per-message path
- * (≈ 14 µs per call there, ≈ 0.1–0.3 µs here: toolchain.md).
+ * (≈ 14 µs per call there, ≈ 0.1–0.3 µs here: docs/plugin-runtime.md).
  *
  * Lowering rules implemented here (component-model CanonicalABI.md): a `list<u8>` or `string`
  * argument is copied into memory obtained from the plugin's `cabi_realloc(0, 0, align, size)` and

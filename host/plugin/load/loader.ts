@@ -5,7 +5,7 @@
  * runs). Every refusal is one line naming what is wrong.
  *
  * The component is *not* run through jco's transpiled glue: that glue costs ≈ 14 µs per call
- * (toolchain.md). The runtime calls the main core module's exports directly (see instance.ts).
+ * (docs/plugin-runtime.md). The runtime calls the main core module's exports directly (see ../abi/instance.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

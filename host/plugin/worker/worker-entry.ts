@@ -52,7 +52,10 @@ async function transpiledEntry(): Promise<URL> {
   const { default: ts } = await import('typescript');
   const building = `${target}.${process.pid}.tmp`;
   for (const [mod, source] of sources) {
-    const js = ts.transpileModule(source, { fileName: `${mod}.ts`, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const js = ts.transpileModule(source, {
+      fileName: `${mod}.ts`,
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
     await mkdir(join(building, dirname(mod)), { recursive: true });
     await writeFile(join(building, `${mod}.js`), js);
   }
