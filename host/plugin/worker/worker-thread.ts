@@ -7,7 +7,6 @@
 import { parentPort } from 'node:worker_threads';
 import { PluginInstance } from '../abi/instance.js';
 import type { PluginSpec } from '../load/plugin-spec.js';
-import { TRANSPORT_KINDS } from '../world.js';
 import { EffectRecorder } from './effect-recorder.js';
 import {
   CALL_ADOPT,
@@ -26,6 +25,7 @@ import {
   CTL_SEQ,
   EFFECT_CONNECT_RESULT,
   EFFECT_SNAPSHOT,
+  decodePeer,
   forEachRecord,
   toWireError,
   type FromWorker,
@@ -97,8 +97,7 @@ function runBatch(id: number, bytes: Uint8Array): void {
           break;
         case CALL_CONNECT: {
           recorder.channelConnected(r.channel);
-          const peer = { port: r.body.readUInt16LE(0), transport: TRANSPORT_KINDS[r.body[2]], resumed: r.body[3] === 1, address: r.body.toString('utf8', 4) };
-          const ok = inst.handleConnect(r.channel, peer);
+          const ok = inst.handleConnect(r.channel, decodePeer(r.body));
           if (!ok) recorder.channelRefused(r.channel);
           effects.push(EFFECT_CONNECT_RESULT, r.channel, ok ? YES : NO);
           break;
