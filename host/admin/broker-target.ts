@@ -8,7 +8,7 @@ import type { ConnectionRegistry } from '../connection/registry.js';
 import type { CallTimings } from '../metrics/call-timings.js';
 import type { PluginState, UpstreamServiceState } from '../metrics/broker-view.js';
 import type { ClientTraffic } from '../metrics/traffic.js';
-import type { PluginRuntime } from '../plugin/runtime.js';
+import type { PluginRuntime } from '../plugin/runtime/runtime.js';
 import type { Router } from '../routing/router.js';
 import type { Upstreams } from '../routing/upstreams.js';
 import type { AdminTarget, BrokerPhase, ChannelEntry, ChannelRecord, DrainStarted, ListenerRecord } from './admin-target.js';

@@ -3,7 +3,7 @@
  * broker implements it over its own state; every method is a read at call time (scrape time), and
  * none of them allocates per connection except where it says O(n).
  */
-import type { PluginHealth } from '../plugin/health.js';
+import type { PluginHealth } from '../plugin/runtime/health.js';
 import type { CloseReason } from '../plugin/world.js';
 import type { CallTimings } from './call-timings.js';
 import type { ConnectionCounts, TrafficCounters } from './traffic.js';

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PluginHealth } from '../plugin/health.js';
+import type { PluginHealth } from '../plugin/runtime/health.js';
 import { CLOSE_REASONS } from '../plugin/world.js';
 import type { BrokerView } from './broker-view.js';
 import { TIMED_EXPORTS, type TimedExport } from './call-timings.js';

@@ -140,8 +140,7 @@ describe('GET /metrics', () => {
     expect(metricSample(text, 'plugbroker_group_deliveries_total')).toBe(3);
   });
 
-  // TODO(#11): worker isolation times its calls once the runtime restructure (#15) has landed.
-  it.each<IsolationMode>(['inline'])(`times one plugin call in ${PLUGIN_CALL_SAMPLE_EVERY} (%s)`, async (isolation) => {
+  it.each<IsolationMode>(['inline', 'worker'])(`times one plugin call in ${PLUGIN_CALL_SAMPLE_EVERY} (%s)`, async (isolation) => {
     tb = await startBroker({ plugin: fixture('probe'), isolation, adminListen: '127.0.0.1:0' });
     const c = await connect();
     const frames = 4 * PLUGIN_CALL_SAMPLE_EVERY;
