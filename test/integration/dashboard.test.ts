@@ -120,11 +120,11 @@ describe('the dashboard in Chromium', () => {
     expect(await shown(page, 'conn-total')).toBe(status.connections.total);
     expect(await shown(page, 'plugin-restarts')).toBe(status.plugin.restarts);
     expect(await page.$eval('#plugin-health', (el) => (el as HTMLElement).dataset.value)).toBe('ok');
-    const closedRows = await page.$$eval('#closed-table tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    const closedRows = await page.$$eval('#closed-table tr', (rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent)));
     expect(closedRows).toContainEqual(['closed-by-operator', '1']);
-    const groupRows = await page.$$eval('#groups-table tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    const groupRows = await page.$$eval('#groups-table tr', (rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent)));
     expect(groupRows).toContainEqual(['lobby', '2']);
-    const upstreamRows = await page.$$eval('#upstreams-table tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    const upstreamRows = await page.$$eval('#upstreams-table tr', (rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent)));
     expect(upstreamRows).toContainEqual(['logic', `127.0.0.1:${upstreamPort}`, 'up', '0']);
     expect(await page.$$eval('canvas', (c) => c.length)).toBeGreaterThanOrEqual(6); // the uPlot charts
     expect(pageErrors).toEqual([]);
