@@ -37,7 +37,9 @@ export type ErrorCode =
   | 'PB_ERR_USAGE_MISSING_FLAG'
   | 'PB_ERR_USAGE_MISSING_ARGUMENT'
   | 'PB_ERR_USAGE_EXTRA_ARGUMENT'
-  | 'PB_ERR_INIT_DIR_NOT_EMPTY';
+  | 'PB_ERR_INIT_DIR_NOT_EMPTY'
+  // Printed by bin/broker.js itself when dist/ was never built (a checkout without `npm run build`).
+  | 'PB_ERR_NOT_BUILT';
 
 /** Base class of every broker error: a message plus a stable machine-readable `code`. */
 export class BrokerError extends Error {
