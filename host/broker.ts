@@ -27,6 +27,8 @@ import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
 import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
+import { Cluster, type ClusterStats, type ClusterStatus } from './cluster/cluster.js';
+import type { RemoteNodeInfo } from './cluster/remote-membership.js';
 import type { Transport } from './transport/transport.js';
 
 /** Counters of what happened since start. */
@@ -45,6 +47,8 @@ export interface BrokerStats {
   framesDropped: number;
   /** Connections refused before reaching the plugin, by reason. */
   refused: Partial<Record<string, number>>;
+  /** Cluster counters (cross-node sends published and dropped, malformed messages, …); absent without `cluster`. */
+  cluster?: ClusterStats;
 }
 
 /** A running broker. Create with `createBroker`. */
@@ -67,6 +71,8 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
   readonly #upstreams: Upstreams;
+  /** The cluster this broker is a node of (`cluster` option), else undefined. */
+  readonly #cluster: Cluster | undefined;
   #sweeper: NodeJS.Timeout | undefined;
 
   /** Validates options; nothing is opened until `start`. */
@@ -92,6 +98,31 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     // broker chose to talk to these nodes).
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
     this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this, policy: upstreamPolicy, arena: this.#arena, log: this.log });
+    if (o.cluster.length > 0) {
+      this.#cluster = new Cluster(
+        {
+          servers: o.cluster,
+          nodeId: o.nodeId,
+          clusterName: o.clusterName,
+          presenceIntervalMs: o.clusterPresenceIntervalMs,
+          maxFrameBytes: o.maxFrameBytes,
+          replaces: o.clusterReplacesNode,
+        },
+        this.#router,
+        this.log,
+      );
+      this.#router.attachCluster(this.#cluster);
+    }
+  }
+
+  /** The cluster node's name, id, NATS connection state and the other nodes known; undefined without `cluster`. */
+  get clusterStatus(): ClusterStatus | undefined {
+    return this.#cluster?.status();
+  }
+
+  /** The other nodes of the cluster as this one knows them (empty without `cluster`). */
+  clusterNodes(): RemoteNodeInfo[] {
+    return this.#cluster?.nodes() ?? [];
   }
 
   /** Address the listener is bound to (after `start`). */
@@ -112,7 +143,9 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
 
   /** A copy of the counters. */
   stats(): BrokerStats {
-    return { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed }, refused: { ...this.#admission.refusedTotal } };
+    const out: BrokerStats = { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed }, refused: { ...this.#admission.refusedTotal } };
+    if (this.#cluster !== undefined) out.cluster = this.#cluster.stats();
+    return out;
   }
 
   /**
@@ -131,6 +164,8 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     const runtime = await this.#createRuntime(spec);
     await runtime.start();
     this.#runtime = runtime;
+    // Joining never waits for NATS: local clients are served while it connects (docs/cluster.md).
+    this.#cluster?.start();
     try {
       this.#listener = await listenTcp({
         host: this.options.host,
@@ -141,12 +176,20 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       });
     } catch (err) {
       await runtime.stop();
+      await this.#cluster?.stop();
       throw err;
     }
     this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs(this.#heartbeat));
     this.#sweeper.unref();
     this.log.info(
-      { host: this.#listener.address.host, port: this.#listener.address.port, plugin: spec.path, sha256: spec.sha256, stringEncoding: spec.stringEncoding },
+      {
+        host: this.#listener.address.host,
+        port: this.#listener.address.port,
+        plugin: spec.path,
+        sha256: spec.sha256,
+        stringEncoding: spec.stringEncoding,
+        cluster: this.#cluster?.status(),
+      },
       'listening',
     );
   }
@@ -184,6 +227,8 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     for (const conn of conns) conn.close('shutdown');
     this.#dropTimers();
     await this.#runtime?.stop();
+    // After the local channels: the others drop this node's memberships on its bye.
+    await this.#cluster?.stop();
     if (closed !== undefined) await withTimeout(closed, CLOSE_LINGER_MS + 100);
     this.log.info(this.stats(), 'stopped');
   }
@@ -237,7 +282,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     const upstreamScope = this.#upstreams.createScope();
     const host: HostImports = {
       ...createHostImports(this.#router, log),
-      groups: createGroupsImports(this.#router, { maxFrameBytes: this.options.maxFrameBytes }),
+      groups: createGroupsImports(this.#router, { maxFrameBytes: this.options.maxFrameBytes }, this.#cluster),
       timers: createTimersImports(timers, spec.timed),
       upstreams: createUpstreamsImports(upstreamScope),
     };

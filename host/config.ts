@@ -25,6 +25,9 @@ import {
   MAX_UPSTREAM_KEY_BYTES,
 } from './limits.js';
 import { DEFAULT_PLUGIN_CALL_BUDGET_MS, DEFAULT_PLUGIN_MEMORY_MAX_MB, PLUGIN_MEMORY_MAX_MB_CEILING } from './limits.js';
+import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_PRESENCE_INTERVAL_MS } from './limits.js';
+import { checkClusterToken, checkPresenceInterval, defaultNodeId, parseClusterServers, resolveProcesses } from './cluster/cluster-options.js';
+import { isClusterToken } from './cluster/subjects.js';
 
 /** Where the plugin runs: on the I/O thread (fastest) or in a worker thread (preemptible). */
 export const ISOLATION_MODES = ['inline', 'worker'] as const;
@@ -107,6 +110,30 @@ export interface BrokerOptions {
    * (`{ logic: '127.0.0.1:7001,127.0.0.1:7002/least-connections' }`). Policy default: round-robin.
    */
   upstream?: Readonly<Record<string, string | UpstreamServiceOptions>>;
+  // Cluster (#12, docs/cluster.md) ----------------------------------------------------------------
+  /**
+   * NATS servers to join a cluster of brokers through: `nats://host:port` URLs, as a list or one
+   * comma-separated string. Absent or empty: no cluster (one broker, no NATS). Config key `cluster`.
+   */
+  cluster?: string | readonly string[];
+  /** This node's id in the cluster (1 to 64 of `[A-Za-z0-9_-]`). Default: host name and pid. Config key `node-id`. */
+  nodeId?: string;
+  /** Cluster name: namespaces every subject, so clusters can share one NATS. Default `plugbroker`. Config key `cluster-name`. */
+  clusterName?: string;
+  /**
+   * Broker processes for `broker serve` to start on this machine (`auto`: one per core), sharing
+   * the listeners and joined through the cluster; needs `cluster`. A `Broker` object itself is
+   * always one process (the option is validated here and read by `broker serve`). Default: none
+   * (one process, no primary). Config key `processes`.
+   */
+  processes?: number | 'auto';
+  /**
+   * How often a node announces itself, ms; a node silent for 3 intervals is lost and its
+   * memberships vanish from the others. Default 2000 (lost after 6–8 s), at most 4000.
+   */
+  clusterPresenceIntervalMs?: number;
+  /** Internal (`broker serve --processes`): the node id of the process this one replaces; it says bye for it. */
+  clusterReplacesNode?: string;
   /** pino level. Default `info`. Ignored when `logger` is given. */
   logLevel?: LogLevelName;
   /** A pino logger to use instead of the default one (stdout JSON). */
@@ -115,8 +142,13 @@ export interface BrokerOptions {
 
 /** One upstream service as an object (`BrokerOptions.upstream`). */
 export interface UpstreamServiceOptions {
-  /** `host:port` texts (`[::1]:7001` for IPv6) or `{ host, port }`. At least one. */
-  nodes: readonly (string | UpstreamNode)[];
+  /**
+   * `tcp` (default): the broker connects to `nodes`. `nats`: the service is the NATS queue group
+   * of the same name, reached through the cluster (needs `cluster`; no `nodes`; docs/cluster-services.md).
+   */
+  transport?: 'tcp' | 'nats';
+  /** `host:port` texts (`[::1]:7001` for IPv6) or `{ host, port }`. At least one (none for `nats`). */
+  nodes?: readonly (string | UpstreamNode)[];
   /** Default `round-robin`. */
   policy?: BalancePolicy;
 }
@@ -152,6 +184,14 @@ export interface ResolvedOptions {
   readonly logLevel: LogLevelName;
   readonly logger: Logger | undefined;
   readonly upstream: Readonly<Record<string, UpstreamService>>;
+  /** NATS URLs; empty: no cluster. */
+  readonly cluster: readonly string[];
+  readonly nodeId: string;
+  readonly clusterName: string;
+  /** 0: one process, no primary. */
+  readonly processes: number;
+  readonly clusterPresenceIntervalMs: number;
+  readonly clusterReplacesNode: string | undefined;
 }
 
 /** Defaults for every optional field of `BrokerOptions`. */
@@ -181,6 +221,10 @@ export const DEFAULTS = Object.freeze({
   acceptRatePerIp: 0,
   logLevel: 'info' as LogLevelName,
   upstream: Object.freeze({}) as Readonly<Record<string, UpstreamService>>,
+  cluster: Object.freeze([]) as readonly string[],
+  clusterName: DEFAULT_CLUSTER_NAME,
+  processes: 0,
+  clusterPresenceIntervalMs: DEFAULT_CLUSTER_PRESENCE_INTERVAL_MS,
 });
 
 /**
@@ -244,7 +288,26 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   if (o.maxOutboundBytes < o.maxFrameBytes) {
     throw new InvalidOptionError('maxOutboundBytes', o.maxOutboundBytes, `at least maxFrameBytes (${o.maxFrameBytes}) so that one full frame fits`);
   }
+  resolveCluster(o, given);
   return Object.freeze(o);
+}
+
+/** The cluster block of `resolveOptions` (#12): URLs, ids, processes, and the rules between them. */
+function resolveCluster(o: ResolvedOptions, given: Partial<BrokerOptions>): void {
+  const w = o as { -readonly [K in keyof ResolvedOptions]: ResolvedOptions[K] };
+  w.cluster = Object.freeze(parseClusterServers(given.cluster));
+  w.nodeId = given.nodeId === undefined ? defaultNodeId() : checkClusterToken('nodeId', given.nodeId);
+  w.clusterName = checkClusterToken('clusterName', o.clusterName);
+  w.processes = given.processes === undefined ? 0 : resolveProcesses(given.processes);
+  w.clusterPresenceIntervalMs = checkPresenceInterval(o.clusterPresenceIntervalMs);
+  w.clusterReplacesNode = given.clusterReplacesNode === undefined ? undefined : checkClusterToken('nodeId', given.clusterReplacesNode);
+  const clustered = w.cluster.length > 0;
+  if (w.processes > 0 && !clustered) {
+    throw new InvalidOptionError('processes', given.processes, 'used together with --cluster (the processes share groups through the cluster)');
+  }
+  for (const [name, svc] of Object.entries(o.upstream)) {
+    if (svc.transport === 'nats' && !clustered) throw new InvalidOptionError('upstream', `${name}=nats`, 'a NATS service only together with --cluster');
+  }
 }
 
 /**
@@ -259,20 +322,30 @@ function resolveUpstreams(value: BrokerOptions['upstream']): Readonly<Record<str
       throw new InvalidOptionError('upstream', name, `a service name of 1 to ${MAX_UPSTREAM_KEY_BYTES} bytes`);
     }
     const spec = typeof svc === 'string' ? parseUpstreamText(name, svc) : svc;
+    if (spec !== null && typeof spec === 'object' && spec.transport === 'nats') {
+      // The service is a NATS queue group: its name is a subject token and the queue group's name.
+      if (!isClusterToken(name)) throw new InvalidOptionError('upstream', name, 'a NATS service name of 1 to 64 characters of A-Z a-z 0-9 _ -');
+      if (spec.nodes !== undefined && spec.nodes.length > 0) throw new InvalidOptionError('upstream', svc, `service '${name}': no nodes for a NATS service`);
+      out[name] = Object.freeze({ transport: 'nats', nodes: Object.freeze([]), policy: 'round-robin' });
+      continue;
+    }
     if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.nodes) || spec.nodes.length === 0) {
       throw new InvalidOptionError('upstream', svc, `service '${name}': at least one node`);
     }
     const policy = spec.policy ?? 'round-robin';
     if (!BALANCE_POLICIES.includes(policy))
       throw new InvalidOptionError('upstream', policy, `service '${name}': a policy among ${BALANCE_POLICIES.join(', ')}`);
+    if (spec.transport !== undefined && spec.transport !== 'tcp')
+      throw new InvalidOptionError('upstream', spec.transport, `service '${name}': transport tcp or nats`);
     const nodes = spec.nodes.map((n) => parseNode(name, n));
-    out[name] = Object.freeze({ nodes: Object.freeze(nodes), policy });
+    out[name] = Object.freeze({ transport: 'tcp', nodes: Object.freeze(nodes), policy });
   }
   return Object.freeze(out);
 }
 
-/** `host:port,host:port[/policy]` → the object form. */
+/** `host:port,host:port[/policy]` (or `nats`) → the object form. */
 function parseUpstreamText(name: string, text: string): UpstreamServiceOptions {
+  if (text.trim() === 'nats') return { transport: 'nats' };
   const slash = text.lastIndexOf('/');
   const nodesText = slash === -1 ? text : text.slice(0, slash);
   const policy = slash === -1 ? undefined : (text.slice(slash + 1) as BalancePolicy);
@@ -303,7 +376,7 @@ function parseNode(service: string, node: string | UpstreamNode): UpstreamNode {
   return Object.freeze({ host, port });
 }
 
-const KNOWN_OPTIONS = new Set(['plugin', 'logger', 'pluginCallFuel', ...Object.keys(DEFAULTS)]);
+const KNOWN_OPTIONS = new Set(['plugin', 'logger', 'pluginCallFuel', 'nodeId', 'clusterReplacesNode', ...Object.keys(DEFAULTS)]);
 
 function checkInteger(option: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

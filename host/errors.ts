@@ -24,7 +24,11 @@ export type ErrorCode =
   | 'PB_ERR_PLUGIN_FAILED'
   | 'PB_ERR_BUILD_FAILED'
   | 'PB_ERR_BUILD_TOOLCHAIN_MISSING'
-  | 'PB_ERR_LISTEN';
+  | 'PB_ERR_LISTEN'
+  | 'PB_ERR_CLUSTER_UNREACHABLE'
+  | 'PB_ERR_CLUSTER_BAD_MESSAGE'
+  | 'PB_ERR_CLUSTER_SEND_DROPPED'
+  | 'PB_ERR_PROCESS_EXITED';
 
 /** Base class of every broker error: a message plus a stable machine-readable `code`. */
 export class BrokerError extends Error {
@@ -229,6 +233,54 @@ export class ListenError extends BrokerError {
     super('PB_ERR_LISTEN', `cannot listen on ${host}:${port}: ${describeCause(options?.cause)}`, options);
     this.host = host;
     this.port = port;
+  }
+}
+
+// Cluster (#12) ----------------------------------------------------------------------------------
+
+/**
+ * No NATS server of `--cluster` could be reached (at start, or after losing the connection). Not
+ * fatal: the broker serves its local clients and keeps reconnecting (logged with this code).
+ */
+export class ClusterUnreachableError extends BrokerError {
+  readonly servers: readonly string[];
+  constructor(servers: readonly string[], options?: { cause?: unknown }) {
+    super('PB_ERR_CLUSTER_UNREACHABLE', `no NATS server of --cluster reachable (${servers.join(', ')}): serving local clients, reconnecting`, options);
+    this.servers = servers;
+  }
+}
+
+/** A message on one of the cluster's subjects that this broker cannot use; it is dropped and counted. */
+export class ClusterMessageError extends BrokerError {
+  /** What kind of message the subject carries (`presence`, `members`, `group`, `channel`, …). */
+  readonly kind: string;
+  constructor(kind: string, reason: string) {
+    super('PB_ERR_CLUSTER_BAD_MESSAGE', `malformed cluster ${kind} message: ${reason}`);
+    this.kind = kind;
+  }
+}
+
+/** Cross-node sends were dropped (NATS unreachable, or too much unacknowledged); logged with a count. */
+export class ClusterSendDroppedError extends BrokerError {
+  readonly dropped: number;
+  readonly reason: string;
+  constructor(dropped: number, reason: string) {
+    super('PB_ERR_CLUSTER_SEND_DROPPED', `${dropped} cross-node send(s) dropped: ${reason}`);
+    this.dropped = dropped;
+    this.reason = reason;
+  }
+}
+
+/** A broker process of `--processes` exited without being asked to; the primary restarts it. */
+export class ProcessExitedError extends BrokerError {
+  readonly index: number;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  constructor(index: number, exitCode: number | null, signal: string | null) {
+    super('PB_ERR_PROCESS_EXITED', `broker process ${index} exited (${signal ?? `code ${exitCode}`}); restarting it`);
+    this.index = index;
+    this.exitCode = exitCode;
+    this.signal = signal;
   }
 }
 

@@ -6,9 +6,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, DEFAULTS, RATE_ACTIONS } from '../config.js';
 import { FAILURE_POLICIES, ISOLATION_MODES } from '../config.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError, InvalidOptionError } from '../errors.js';
+import { isBrokerProcess, serveAsProcess } from '../cluster/processes.js';
 import { build } from './build.js';
-import { createServeBroker, type ServeOpts } from './serve.js';
+import { createServeBroker, needsPrimary, servePrimary, type ServeOpts } from './serve.js';
 
 function parseIntStrict(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
@@ -35,11 +36,19 @@ function asyncAction<A extends unknown[]>(fn: (...args: A) => Promise<void>): (.
       await fn(...args);
     } catch (err) {
       const code = err instanceof BrokerError ? ` [${err.code}]` : '';
-      process.stderr.write(`broker: ${err instanceof Error ? err.message : String(err)}${code}\n`);
+      // Options are named as the user typed them (#14): 'clusterName' → --cluster-name.
+      const message =
+        err instanceof InvalidOptionError ? err.message.replace(`'${err.option}'`, flagName(err.option)) : err instanceof Error ? err.message : String(err);
+      process.stderr.write(`broker: ${message}${code}\n`);
       if (!(err instanceof BrokerError) && err instanceof Error && process.env.PLUGBROKER_DEBUG) process.stderr.write(`${err.stack}\n`);
       process.exitCode = err instanceof BrokerError && err.code === 'PB_ERR_INVALID_OPTION' ? 2 : 1;
     }
   };
+}
+
+/** `maxFrameBytes` → `--max-frame-bytes`. */
+function flagName(option: string): string {
+  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 const program = new Command('broker')
@@ -148,6 +157,16 @@ program
     'an upstream service the plugin opens channels to by name (upstream-open); repeat for more services; policy: round-robin (default), least-connections or consistent-hash',
     collectUpstream,
   )
+  // Cluster (#12, docs/cluster.md): raw strings, checked by resolveOptions.
+  .option('--cluster <nats-urls>', 'join a cluster of brokers over NATS: nats://host:port[,nats://host:port…]; groups span the nodes')
+  .option('--node-id <id>', 'this node in the cluster (A-Z a-z 0-9 _ -; default: host name and pid; with --processes: <id>-<index>)')
+  .option('--cluster-name <name>', `namespaces the cluster's NATS subjects, so clusters can share a NATS (default ${DEFAULTS.clusterName})`)
+  .option('--processes <n|auto>', 'start n broker processes sharing the listeners (auto: one per core), joined through --cluster')
+  .option(
+    '--cluster-presence-interval-ms <ms>',
+    `how often a node announces itself; a node silent for 3 intervals is lost, its memberships dropped (default ${DEFAULTS.clusterPresenceIntervalMs}, at most 4000)`,
+    parseIntStrict,
+  )
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default(DEFAULTS.logLevel))
   .addHelpText(
     'after',
@@ -161,24 +180,35 @@ program
   )
   .action(
     asyncAction(async (opts: ServeOpts) => {
+      // --processes: this process is the primary; the broker processes run this same command.
+      if (needsPrimary(opts)) {
+        process.exitCode = await servePrimary(opts);
+        return;
+      }
       const broker = await createServeBroker(opts);
+      // A broker process of --processes ignores SIGINT: Ctrl-C reaches the whole group, the primary decides.
+      const signals: NodeJS.Signals[] = isBrokerProcess() ? ['SIGTERM'] : ['SIGINT', 'SIGTERM'];
+      let drain: (signal: string) => void = () => {};
       // Handlers go in before the listener exists: a signal during start-up still stops cleanly.
       const stopped = new Promise<void>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals): void => {
-          process.removeListener('SIGINT', onSignal);
-          process.removeListener('SIGTERM', onSignal);
+        const onSignal = (signal: string): void => {
+          for (const s of signals) process.removeListener(s, onSignal);
+          drain = () => {};
           broker.log.info({ signal }, 'signal received: stopping (send it again to exit at once)');
           process.once('SIGINT', () => process.exit(130));
           process.once('SIGTERM', () => process.exit(143));
           broker.stop().then(resolve, resolve);
         };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
+        drain = onSignal;
+        for (const s of signals) process.on(s, onSignal);
       });
       // SIGHUP: hot swap. A refused file is logged by the broker and the running plugin keeps serving.
       process.on('SIGHUP', () => void broker.reloadPlugin().catch(() => {}));
       await broker.start();
+      if (isBrokerProcess()) serveAsProcess(broker, () => drain('primary'));
       await stopped;
+      // The IPC channel would keep a broker process alive.
+      if (isBrokerProcess()) process.disconnect?.();
     }),
   );
 

@@ -4,6 +4,9 @@
 import { readFile } from 'node:fs/promises';
 import { createBroker, type Broker } from '../broker.js';
 import type { BrokerOptions } from '../config.js';
+import { resolveProcesses } from '../cluster/cluster-options.js';
+import { isBrokerProcess, processClusterIdentity, runPrimary } from '../cluster/processes.js';
+import { createLogger } from '../log.js';
 
 /**
  * Options of `serve`, as the CLI parsed them: commander camel-cases each flag into the
@@ -26,7 +29,25 @@ export async function readPluginConfig(value: string | undefined): Promise<strin
  * @throws {InvalidOptionError}
  */
 export async function createServeBroker(opts: ServeOpts): Promise<Broker> {
-  return createBroker({ ...opts, pluginConfig: await readPluginConfig(opts.pluginConfig) });
+  // A broker process of --processes is its own cluster node (processes.ts).
+  const identity = isBrokerProcess() ? processClusterIdentity(opts.nodeId) : {};
+  return createBroker({ ...opts, ...identity, pluginConfig: await readPluginConfig(opts.pluginConfig) });
+}
+
+/** Whether `serve` runs as the primary of `--processes` (not inside one of its broker processes). */
+export function needsPrimary(opts: ServeOpts): boolean {
+  return opts.processes !== undefined && !isBrokerProcess();
+}
+
+/**
+ * `serve --processes`: validates every option as a broker would (so a bad flag fails once, here,
+ * with exit 2), then runs the primary until it drained its processes. Returns the exit code.
+ * @throws {InvalidOptionError}
+ */
+export async function servePrimary(opts: ServeOpts): Promise<number> {
+  const broker = await createServeBroker(opts);
+  const processes = resolveProcesses(broker.options.processes);
+  return runPrimary({ processes, log: createLogger({ level: broker.options.logLevel }).child({ role: 'primary' }) });
 }
 
 /** Starts a broker for the CLI. The caller decides when to stop it. */

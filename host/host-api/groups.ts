@@ -2,6 +2,7 @@
  * The `groups` interface of `wit/plugin.wit`: checks what the plugin may get wrong (group names,
  * payload size) and delegates to the router. No state of its own.
  */
+import type { RemoteSizeFeed } from '../cluster/cluster.js';
 import { MAX_GROUP_NAME_BYTES } from '../limits.js';
 import type { Router } from '../routing/router.js';
 
@@ -17,6 +18,11 @@ export interface GroupsImports {
   groupSize(group: string): number;
   /** Not WIT (worker isolation): every group and its members, to rebuild a fresh worker's mirror. */
   memberships(): Iterable<readonly [string, ReadonlySet<number>]>;
+  /**
+   * Not WIT (worker isolation, with a cluster): remote group sizes for the worker's mirror, so that
+   * its `group-size` and `group-send` count the other nodes' members as inline does.
+   */
+  openRemoteSizeFeed?(): RemoteSizeFeed;
 }
 
 /** Limits the `groups` interface enforces. */
@@ -31,9 +37,13 @@ export function isValidGroupName(group: string): boolean {
   return group.length > 0 && (group.length * 3 <= MAX_GROUP_NAME_BYTES || Buffer.byteLength(group) <= MAX_GROUP_NAME_BYTES);
 }
 
-/** Builds the `groups` interface of one plugin over `router`. */
-export function createGroupsImports(router: Router, limits: GroupsLimits): GroupsImports {
+/**
+ * Builds the `groups` interface of one plugin over `router`; with `cluster`, worker isolation can
+ * also follow the remote group sizes.
+ */
+export function createGroupsImports(router: Router, limits: GroupsLimits, cluster?: { openRemoteSizeFeed(): RemoteSizeFeed }): GroupsImports {
   return {
+    openRemoteSizeFeed: cluster === undefined ? undefined : () => cluster.openRemoteSizeFeed(),
     groupJoin(group, channel) {
       if (!isValidGroupName(group)) return false;
       const result = router.groupJoin(group, channel);

@@ -96,6 +96,8 @@ export interface InitMessage {
   readonly upstreamServices: readonly string[];
   /** Channel handles reserved for `upstream-open` (see `BatchMessage.handles`). */
   readonly handles: readonly number[];
+  /** With a cluster: every group's member count on the other nodes (see `BatchMessage.remoteSizes`). */
+  readonly remoteSizes: readonly (readonly [string, number])[];
 }
 
 /** Calls to run, in order. */
@@ -105,6 +107,11 @@ export interface BatchMessage {
   readonly bytes: Uint8Array;
   /** More reserved channel handles for `upstream-open`, topping the worker's pool up. */
   readonly handles: readonly number[];
+  /**
+   * With a cluster (#12): groups whose member count on the other nodes changed, with the new
+   * count, applied before the batch runs (`group-size` and `group-send` add them to the mirror's).
+   */
+  readonly remoteSizes?: readonly (readonly [string, number])[];
 }
 
 /** Drop the failed instance and start a fresh one. */

@@ -30,6 +30,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { FailurePolicy } from '../config.js';
 import { PluginFailedError, PluginOutOfFuelError, PluginStartError, PluginTimeoutError, PluginTrapError } from '../errors.js';
+import type { RemoteSizeFeed } from '../cluster/cluster.js';
 import type { HostImports } from '../host-api/host.js';
 import { MAX_PLUGIN_PENDING_CALLS, MAX_WORKER_BATCH_BYTES, WORKER_UPSTREAM_HANDLE_RESERVE } from '../limits.js';
 import type { PluginHealth } from './health.js';
@@ -117,6 +118,8 @@ export class WorkerRuntime implements PluginRuntime {
   /** Channel handles reserved for the worker's `upstream-open` and not yet seen taken. */
   readonly #handles = new Set<number>();
   #restartTimer: NodeJS.Timeout | undefined;
+  /** With a cluster: remote group sizes for the worker's mirror (#12). */
+  readonly #remoteSizes: RemoteSizeFeed | undefined;
 
   constructor(opts: RuntimeOptions) {
     this.spec = opts.spec;
@@ -126,6 +129,7 @@ export class WorkerRuntime implements PluginRuntime {
     this.#owner = opts.owner;
     this.#policy = opts.failurePolicy;
     this.#maxFrameBytes = opts.maxFrameBytes;
+    this.#remoteSizes = opts.host.groups?.openRemoteSizeFeed?.();
     this.#watchdog = new CallWatchdog(this.#ctl, opts.callBudgetMs, (kind, channel, budgetMs) => this.#timedOut(kind, channel, budgetMs));
   }
 
@@ -269,7 +273,7 @@ export class WorkerRuntime implements PluginRuntime {
     // measure what a batch queued, not the whole backlog at once).
     const bytes = this.#queue.takeUpTo(MAX_WORKER_BATCH_BYTES);
     this.#inflight = { id: ++this.#batchId, bytes };
-    this.#worker!.postMessage({ type: 'batch', id: this.#inflight.id, bytes, handles: this.#topUpHandles() });
+    this.#worker!.postMessage({ type: 'batch', id: this.#inflight.id, bytes, handles: this.#topUpHandles(), remoteSizes: this.#remoteSizes?.take() });
   }
 
   /** Reserves handles until the worker holds `WORKER_UPSTREAM_HANDLE_RESERVE`; returns the new ones. */
@@ -347,6 +351,7 @@ export class WorkerRuntime implements PluginRuntime {
       upstreamServices: this.#host.upstreams?.services ?? [],
       // A fresh worker: the reserve as this thread knows it (a dead worker's unapplied opens never happened).
       handles: [...this.#handles, ...this.#topUpHandles()],
+      remoteSizes: this.#remoteSizes?.all() ?? [],
     });
     return started;
   }
@@ -578,6 +583,7 @@ export class WorkerRuntime implements PluginRuntime {
     if (this.#phase === 'closed' || this.#phase === 'failed') {
       this.#watchdog.stop();
       this.#releaseHandles();
+      this.#remoteSizes?.close();
     }
     if (w !== undefined) void w.terminate();
   }

@@ -142,12 +142,13 @@ class EffectRecorder implements HostImports {
     groupSend(group, src, start, end, except) {
       if (end - start > init.maxFrameBytes || !isValidGroupName(group)) return 0;
       const members = groups.members(group);
-      if (members === undefined) return 0;
-      const count = members.size - (except !== 0 && members.has(except) ? 1 : 0);
+      const local = members === undefined ? 0 : members.size - (except !== 0 && members.has(except) ? 1 : 0);
+      // With a cluster, members on other nodes count too (as inline; remoteSizes is empty without one).
+      const count = local + (remoteSizes.get(group) ?? 0);
       if (count > 0) effects.push(EFFECT_GROUP_SEND, except, encodeNamed(group, src, start, end));
       return count;
     },
-    groupSize: (group) => (isValidGroupName(group) ? groups.size(group) : 0),
+    groupSize: (group) => (isValidGroupName(group) ? groups.size(group) + (remoteSizes.get(group) ?? 0) : 0),
     memberships: () => groups.entries(),
   };
   /** Interface `upstreams`: a handle from the reserved pool now, the connection on the I/O thread. */
@@ -171,6 +172,8 @@ class EffectRecorder implements HostImports {
 }
 /** Memberships this instance made (or was seeded with), mirrored for `group-*`'s answers. */
 const groups = new GroupIndex();
+/** With a cluster: members of each group on the other nodes, as the I/O thread last knew (#12). */
+const remoteSizes = new Map<string, number>();
 /** Channel handles the I/O thread reserved for `upstream-open`. */
 const handles: number[] = [];
 let upstreamServices = new Set<string>();
@@ -289,6 +292,13 @@ function runBatch(id: number, bytes: Uint8Array): void {
   post({ type: 'result', id, effects: effects.take(), failedAt, error, memoryBytes: inst.memoryBytes });
 }
 
+function setRemoteSizes(sizes: readonly (readonly [string, number])[]): void {
+  for (const [group, n] of sizes) {
+    if (n === 0) remoteSizes.delete(group);
+    else remoteSizes.set(group, n);
+  }
+}
+
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'init':
@@ -296,6 +306,7 @@ port.on('message', (msg: ToWorker) => {
       ctl = new Int32Array(msg.ctl);
       upstreamServices = new Set(msg.upstreamServices);
       handles.push(...msg.handles);
+      setRemoteSizes(msg.remoteSizes);
       startInstance();
       break;
     case 'restart':
@@ -303,6 +314,7 @@ port.on('message', (msg: ToWorker) => {
       break;
     case 'batch':
       for (const h of msg.handles) handles.push(h);
+      if (msg.remoteSizes !== undefined) setRemoteSizes(msg.remoteSizes);
       runBatch(msg.id, msg.bytes);
       break;
   }

@@ -21,6 +21,8 @@ import { Balancer, type BalancePolicy, type BalancerOptions, type UpstreamNode }
 
 /** One service as configured. */
 export interface UpstreamService {
+  /** `tcp`: the broker connects to `nodes`; `nats`: a NATS queue group reached through the cluster (no nodes). */
+  readonly transport: 'tcp' | 'nats';
   readonly nodes: readonly UpstreamNode[];
   readonly policy: BalancePolicy;
 }
