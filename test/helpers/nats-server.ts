@@ -5,6 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** Debian installs it in /usr/sbin, which a non-root PATH may lack. */
+const NATS_SERVER = (process.env.PATH ?? '').split(delimiter).some((d) => existsSync(join(d, 'nats-server'))) ? 'nats-server' : '/usr/sbin/nats-server';
 
 export interface TestNatsServer {
   readonly port: number;
@@ -24,7 +29,7 @@ const LISTENING = /Listening for client connections on [^\s]*:(\d+)/;
 
 async function launch(port: number, deadlineMs: number): Promise<{ proc: ChildProcess; port: number }> {
   // -p -1: a random free port (nats-server's own "any port"; -p 0 means its default, 4222).
-  const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port === 0 ? -1 : port), '--no_advertise'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port === 0 ? -1 : port), '--no_advertise'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const found = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nats-server did not listen within ${deadlineMs} ms: ${stderr}`)), deadlineMs);
