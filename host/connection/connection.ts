@@ -118,7 +118,8 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
 
   /** Who is on the other end, as the plugin sees it. */
   peerInfo(resumed: boolean): PeerInfo {
-    return { address: this.#transport.remoteAddress, port: this.#transport.remotePort, transport: this.#transport.kind, resumed };
+    // TODO(#10): `secure` from the transport once tls:// and wss:// listeners exist.
+    return { address: this.#transport.remoteAddress, port: this.#transport.remotePort, transport: this.#transport.kind, secure: false, resumed };
   }
 
   /** Remote `address:port` for logs. */
