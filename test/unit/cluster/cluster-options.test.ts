@@ -47,7 +47,13 @@ describe('cluster options', () => {
   it('checks the cluster block in resolveOptions: ids, interval, and what needs --cluster', () => {
     const base = { plugin: 'x.wasm' };
     const o = resolveOptions({ ...base, cluster: 'nats://127.0.0.1:4333', nodeId: 'n1', processes: 'auto' });
-    expect([o.cluster, o.nodeId, o.clusterName, o.processes, o.clusterPresenceIntervalMs]).toEqual([['nats://127.0.0.1:4333'], 'n1', 'plugbroker', availableParallelism(), 2000]);
+    expect([o.cluster, o.nodeId, o.clusterName, o.processes, o.clusterPresenceIntervalMs]).toEqual([
+      ['nats://127.0.0.1:4333'],
+      'n1',
+      'plugbroker',
+      availableParallelism(),
+      2000,
+    ]);
     expect(resolveOptions(base).cluster).toEqual([]);
     expect(resolveOptions(base).processes).toBe(0);
     expect(invalid(() => resolveOptions({ ...base, processes: 2 })).option).toBe('processes');
@@ -63,7 +69,9 @@ describe('cluster options', () => {
     expect(o.upstream.logic).toEqual({ transport: 'nats', nodes: [], policy: 'round-robin' });
     expect(o.upstream.other.transport).toBe('nats');
     expect(invalid(() => resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', upstream: { 'a.b': 'nats' } })).option).toBe('upstream');
-    expect(invalid(() => resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', upstream: { a: { transport: 'nats', nodes: ['h:1'] } } })).option).toBe('upstream');
+    expect(invalid(() => resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', upstream: { a: { transport: 'nats', nodes: ['h:1'] } } })).option).toBe(
+      'upstream',
+    );
   });
 });
 

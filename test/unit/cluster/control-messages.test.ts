@@ -17,7 +17,16 @@ describe('cluster control messages', () => {
   it('decodes what it encodes, for every kind', () => {
     const msgs: ControlMessage[] = [
       { t: 'presence', node: 'a', epoch: 7, seq: 3, intervalMs: 2000 },
-      { t: 'members', node: 'n-1', epoch: 0xffff_ffff, seq: 1, groups: [['room', 2], ['ü ✓', 0]] },
+      {
+        t: 'members',
+        node: 'n-1',
+        epoch: 0xffff_ffff,
+        seq: 1,
+        groups: [
+          ['room', 2],
+          ['ü ✓', 0],
+        ],
+      },
       { t: 'snapshot', node: 'b_2', epoch: 1, seq: 9, part: 0, last: true, groups: [] },
       { t: 'sync', node: 'c' },
       { t: 'bye', node: 'd', epoch: 5 },

@@ -20,7 +20,15 @@ describe('RemoteMembership', () => {
     const m = new RemoteMembership('self', 100, (g, t) => changes.push([g, t]));
     expect(m.onPresence(presence('a', 0), 0)).toBe('ok');
     expect(m.onMembers(members('a', 1, [['room', 2]]), 1)).toBe('ok');
-    expect(m.onMembers(members('b', 1, [['room', 3], ['lobby', 1]]), 1)).toBe('ok'); // unmet, first delta: started empty
+    expect(
+      m.onMembers(
+        members('b', 1, [
+          ['room', 3],
+          ['lobby', 1],
+        ]),
+        1,
+      ),
+    ).toBe('ok'); // unmet, first delta: started empty
     expect(m.total('room')).toBe(5);
     expect(m.total('lobby')).toBe(1);
     expect(m.onMembers(members('a', 2, [['room', 0]]), 2)).toBe('ok');
@@ -50,7 +58,13 @@ describe('RemoteMembership', () => {
 
   it('asks for a snapshot after a gap in the numbers, and takes the snapshot over its table', () => {
     const m = new RemoteMembership('self', 100);
-    m.onMembers(members('a', 1, [['old', 1], ['kept', 1]]), 0);
+    m.onMembers(
+      members('a', 1, [
+        ['old', 1],
+        ['kept', 1],
+      ]),
+      0,
+    );
     expect(m.onMembers(members('a', 3, [['new', 1]]), 10)).toBe('sync'); // 2 was lost
     expect(m.total('new')).toBe(0); // not applied out of order
     // Until the snapshot arrives, later deltas are covered by it, and requests are not repeated before an interval.
