@@ -3,7 +3,7 @@
  * start/stop lifecycle.
  */
 import type { Logger } from 'pino';
-import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
+import { planReload, resolveOptions, type BrokerOptions, type ReloadPlan, type ResolvedOptions } from './config.js';
 import { Admission } from './connection/admission.js';
 import { tickClock } from './connection/clock.js';
 import { Connection, type ConnectionEvents, type ConnectionPolicy } from './connection/connection.js';
@@ -28,6 +28,7 @@ import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
 import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
 import { Cluster, type ClusterStats, type ClusterStatus } from './cluster/cluster.js';
+import { processClusterIdentity } from './cluster/processes.js';
 import type { RemoteNodeInfo } from './cluster/remote-membership.js';
 import type { Transport } from './transport/transport.js';
 
@@ -53,7 +54,7 @@ export interface BrokerStats {
 
 /** A running broker. Create with `createBroker`. */
 export class Broker implements ConnectionEvents, RuntimeOwner {
-  readonly options: Readonly<ResolvedOptions>;
+  #options: ResolvedOptions;
   readonly log: Logger;
   readonly #registry = new ConnectionRegistry();
   readonly #router = new Router(this.#registry);
@@ -67,7 +68,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
-  readonly #policy: ConnectionPolicy;
+  #policy: ConnectionPolicy;
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
   readonly #upstreams: Upstreams;
@@ -75,9 +76,9 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   readonly #cluster: Cluster | undefined;
   #sweeper: NodeJS.Timeout | undefined;
 
-  /** Validates options; nothing is opened until `start`. */
-  constructor(opts: BrokerOptions) {
-    this.options = resolveOptions(opts);
+  /** Validates options (unless `resolveOptions` made them); nothing is opened until `start`. */
+  constructor(opts: BrokerOptions | ResolvedOptions) {
+    this.#options = resolveOptions(opts);
     this.log = this.options.logger ?? createLogger({ level: this.options.logLevel });
     const o = this.options;
     this.#policy = Object.freeze({
@@ -99,14 +100,15 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
     this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this, policy: upstreamPolicy, arena: this.#arena, log: this.log });
     if (o.cluster.length > 0) {
+      const identity = processClusterIdentity(o.nodeId);
       this.#cluster = new Cluster(
         {
           servers: o.cluster,
-          nodeId: o.nodeId,
+          nodeId: identity.nodeId,
           clusterName: o.clusterName,
           presenceIntervalMs: o.clusterPresenceIntervalMs,
           maxFrameBytes: o.maxFrameBytes,
-          replaces: o.clusterReplacesNode,
+          replaces: identity.clusterReplacesNode,
         },
         this.#router,
         this.log,
@@ -123,6 +125,29 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   /** The other nodes of the cluster as this one knows them (empty without `cluster`). */
   clusterNodes(): RemoteNodeInfo[] {
     return this.#cluster?.nodes() ?? [];
+  }
+
+  /** The options the broker runs with (`reconfigure` may change the reloadable ones). */
+  get options(): ResolvedOptions {
+    return this.#options;
+  }
+
+  /**
+   * Applies a new configuration (SIGHUP with a config file) as far as a running broker can, by each
+   * option's reload class (host/config/schema.ts): `live` options now — log level, rate limits and
+   * connection caps for connections accepted from now on, upstream services for channels opened
+   * from now on; `swap` options (plugin, pluginConfig) with the next `reloadPlugin()`; `restart`
+   * options not at all (they keep their running value; the plan lists them).
+   * @throws {InvalidOptionError | UnknownOptionError} when `opts` is invalid; nothing changes then.
+   */
+  reconfigure(opts: BrokerOptions | ResolvedOptions): ReloadPlan {
+    const plan = planReload(this.#options, resolveOptions(opts));
+    const o = (this.#options = plan.next);
+    if (plan.live.includes('logLevel') && o.logger === undefined) this.log.level = o.logLevel;
+    this.#policy = Object.freeze({ ...this.#policy, rateFrames: o.rateFrames, rateBytes: o.rateBytes, rateBurst: o.rateBurst, rateAction: o.rateAction });
+    this.#admission.setPolicy({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
+    if (plan.live.includes('upstream')) this.#upstreams.setServices(o.upstream);
+    return plan;
   }
 
   /** Address the listener is bound to (after `start`). */
@@ -420,7 +445,7 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Creates a broker (validating `opts` at once); call `start()` to serve. */
-export function createBroker(opts: BrokerOptions): Broker {
+/** Creates a broker (validating `opts` at once, unless `resolveOptions` made them); call `start()` to serve. */
+export function createBroker(opts: BrokerOptions | ResolvedOptions): Broker {
   return new Broker(opts);
 }

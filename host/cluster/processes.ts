@@ -22,6 +22,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { ProcessExitedError } from '../errors.js';
+import { defaultNodeId } from './cluster-options.js';
 
 /** Environment of a broker process started by the primary. */
 const ENV_INDEX = 'PLUGBROKER_PROCESS_INDEX';
@@ -50,14 +51,15 @@ export function isBrokerProcess(): boolean {
 }
 
 /**
- * Cluster options of a broker process: an explicit `--node-id X` becomes `X-<index>` (each process
- * is its own node); the default id (host name and pid) is unique already. Also the node it replaces.
+ * Cluster identity of a broker process: an explicit `--node-id X` becomes `X-<index>` (each process
+ * is its own node; the default id, host name and pid, is unique already), and the node id of the
+ * process it replaces (it says bye for it). Outside `--processes`: the id unchanged, no predecessor.
  */
-export function processClusterIdentity(nodeId: string | undefined): { nodeId?: string; clusterReplacesNode?: string } {
+export function processClusterIdentity(nodeId: string): { nodeId: string; clusterReplacesNode?: string } {
   const index = processIndex();
   if (index === undefined) return { nodeId };
   const replaces = process.env[ENV_REPLACES];
-  return { nodeId: nodeId === undefined ? undefined : `${nodeId}-${index}`, clusterReplacesNode: replaces === '' ? undefined : replaces };
+  return { nodeId: nodeId === defaultNodeId() ? nodeId : `${nodeId}-${index}`, clusterReplacesNode: replaces === '' ? undefined : replaces };
 }
 
 /** What a broker process needs from the broker it runs, to report to the primary. */
@@ -68,8 +70,8 @@ export interface ProcessBroker {
 }
 
 /**
- * In a broker process: tells the primary it listens, drains on the primary's request or when the
- * primary is gone, and ignores SIGINT. Returns a promise that resolves when a drain was asked for.
+ * In a broker process: tells the primary it listens, and calls `onDrain` when the primary asks
+ * for a drain or is gone.
  */
 export function serveAsProcess(broker: ProcessBroker, onDrain: () => void): void {
   process.on('message', (msg: ToProcess) => {
@@ -124,6 +126,7 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
     slot.restartTimer = undefined;
     slot.listening = false;
     slot.startedMs = Date.now();
+    // The broker processes run this same command line; only the environment tells them apart.
     const worker = cluster.fork({ [ENV_INDEX]: String(slot.index), [ENV_REPLACES]: replaces });
     slot.worker = worker;
     worker.on('message', (msg: FromProcess) => {
@@ -153,7 +156,7 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
         stopAll();
         return;
       }
-      const err = new ProcessExitedError(slot.index, code, signal);
+      const err = new ProcessExitedError(slot.index, code, signal, '; restarting it');
       const stable = Date.now() - slot.startedMs >= RESTART_STABLE_MS;
       slot.failures = stable ? 0 : slot.failures + 1;
       const delayMs = slot.failures === 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.failures - 1));
@@ -191,6 +194,10 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // SIGHUP: every process reloads its config file and plugin.
+  process.on('SIGHUP', () => {
+    for (const s of slots) s.worker?.process.kill('SIGHUP');
+  });
 
   fork(slots[0], '');
   return done;

@@ -18,16 +18,18 @@ const invalid = (f: () => unknown): InvalidOptionError => {
 
 describe('cluster options', () => {
   it('normalises nats:// URLs, one string or a list, with the default port', () => {
-    expect(parseClusterServers('nats://127.0.0.1:4333')).toEqual(['nats://127.0.0.1:4333']);
-    expect(parseClusterServers('nats://a:1, nats://b')).toEqual(['nats://a:1', 'nats://b:4222']);
-    expect(parseClusterServers(['nats://u:p@h:5/'])).toEqual(['nats://u:p@h:5']);
-    expect(parseClusterServers(undefined)).toEqual([]);
-    expect(parseClusterServers([])).toEqual([]);
+    expect(parseClusterServers('nats://127.0.0.1:4333')).toEqual({ servers: ['nats://127.0.0.1:4333'] });
+    expect(parseClusterServers('nats://a:1, nats://b')).toEqual({ servers: ['nats://a:1', 'nats://b:4222'] });
+    expect(parseClusterServers(['nats://u:p@h:5/'])).toEqual({ servers: ['nats://u:p@h:5'] });
+    expect(parseClusterServers(undefined)).toEqual({ servers: [] });
+    expect(parseClusterServers([])).toEqual({ servers: [] });
   });
 
   it('refuses anything but nats://host:port, naming the option', () => {
     for (const bad of ['127.0.0.1:4222', 'http://h:4222', 'nats://h:99999', 'nats://h:1/path', 'nats://h:1?x=1', 'nats://', ',', 42]) {
-      expect(invalid(() => parseClusterServers(bad)).option).toBe('cluster');
+      expect(parseClusterServers(bad)).toHaveProperty('error');
+      const err = invalid(() => resolveOptions({ plugin: 'x.wasm', cluster: bad as string }));
+      expect([err.option, err.code]).toEqual(['cluster', 'PB_ERR_INVALID_OPTION']);
     }
   });
 
@@ -41,7 +43,10 @@ describe('cluster options', () => {
     expect(resolveProcesses('3')).toBe(3);
     expect(resolveProcesses(2)).toBe(2);
     expect(resolveProcesses('auto')).toBe(availableParallelism());
-    for (const bad of ['0', '-1', 'two', 1.5, 257]) expect(invalid(() => resolveProcesses(bad)).option).toBe('processes');
+    for (const bad of ['0', '-1', 'two', 1.5, 257]) {
+      expect(resolveProcesses(bad)).toBeUndefined();
+      expect(invalid(() => resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', processes: bad as number })).option).toBe('processes');
+    }
   });
 
   it('checks the cluster block in resolveOptions: ids, interval, and what needs --cluster', () => {
@@ -55,7 +60,8 @@ describe('cluster options', () => {
       2000,
     ]);
     expect(resolveOptions(base).cluster).toEqual([]);
-    expect(resolveOptions(base).processes).toBe(0);
+    expect(resolveOptions(base).processes).toBeUndefined();
+    expect(isClusterToken(resolveOptions(base).nodeId)).toBe(true);
     expect(invalid(() => resolveOptions({ ...base, processes: 2 })).option).toBe('processes');
     expect(invalid(() => resolveOptions({ ...base, upstream: { logic: 'nats' } })).option).toBe('upstream');
     expect(invalid(() => resolveOptions({ ...base, cluster: 'nats://h:1', nodeId: 'a.b' })).option).toBe('nodeId');
@@ -65,13 +71,12 @@ describe('cluster options', () => {
   });
 
   it('accepts a NATS upstream (name=nats) with a cluster, named as one subject token', () => {
-    const o = resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', upstream: { logic: 'nats', other: { transport: 'nats' } } });
+    const o = resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', upstream: { logic: 'nats', other: ' nats ' } });
     expect(o.upstream.logic).toEqual({ transport: 'nats', nodes: [], policy: 'round-robin' });
     expect(o.upstream.other.transport).toBe('nats');
+    expect(resolveOptions({ plugin: 'x.wasm', upstream: { t: '127.0.0.1:1' } }).upstream.t.transport).toBeUndefined();
     expect(invalid(() => resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', upstream: { 'a.b': 'nats' } })).option).toBe('upstream');
-    expect(invalid(() => resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', upstream: { a: { transport: 'nats', nodes: ['h:1'] } } })).option).toBe(
-      'upstream',
-    );
+    expect(invalid(() => resolveOptions({ plugin: 'x.wasm', cluster: 'nats://h:1', upstream: { a: 'nats/round-robin' } })).option).toBe('upstream');
   });
 });
 
