@@ -117,7 +117,8 @@ export async function serve(opts: ServeOpts): Promise<void> {
     await broker.start();
     // Under a primary: report the listener, drain when the primary asks (or is gone).
     if (isBrokerProcess()) serveAsProcess(broker, () => onSignal('drain requested by the primary'));
-    await stopped;
+    // A drain through the admin API (POST /api/v1/drain) stops the broker too: then exit as after a signal.
+    await Promise.race([stopped, broker.whenStopped()]);
   } finally {
     for (const s of signals) process.removeListener(s, onSignal);
     process.removeListener('SIGHUP', onHangup);

@@ -31,6 +31,8 @@ export class Router {
   readonly #groups = new GroupIndex();
   readonly #fanOut: FanOut;
   #cluster: ClusterLink | null = null;
+  /** Frames queued for group members since start (read by metrics, #11). */
+  groupDeliveries = 0;
 
   constructor(registry: ConnectionRegistry) {
     this.#registry = registry;
@@ -86,6 +88,7 @@ export class Router {
   groupSend(group: string, src: Uint8Array, start: number, end: number, except: number): number {
     const members = this.#groups.members(group);
     const local = members === undefined ? 0 : this.#fanOut.send(members, except, src, start, end);
+    this.groupDeliveries += local;
     // `except` is a channel of this node: the other nodes have nobody to leave out.
     return this.#cluster === null ? local : local + this.#cluster.publish(group, src, start, end);
   }
@@ -108,6 +111,21 @@ export class Router {
   /** Members of `group` on this node only. */
   localGroupSize(group: string): number {
     return this.#groups.size(group);
+  }
+
+  /** Number of non-empty groups. */
+  get groupCount(): number {
+    return this.#groups.groupCount;
+  }
+
+  /** Members of `group` (live set), or undefined when it has none. */
+  groupMembers(group: string): ReadonlySet<number> | undefined {
+    return this.#groups.members(group);
+  }
+
+  /** Groups `channel` is in. */
+  groupsOf(channel: number): ReadonlySet<string> {
+    return this.#groups.groupsOf(channel);
   }
 
   /** Every non-empty group and its (live) member set. */

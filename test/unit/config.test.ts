@@ -66,6 +66,7 @@ describe('resolveOptions', () => {
         clusterName: 'plugbroker',
         clusterPresenceIntervalMs: 2000,
         logLevel: 'info',
+        closeSummaryIntervalMs: 10_000,
         logger: undefined,
       });
     });
