@@ -1,5 +1,5 @@
 /**
- * `Broker`: wires the listener, the connections, the plugin runtime and the router, and owns the
+ * `Broker`: wires the listeners, the connections, the plugin runtime and the router, and owns the
  * start/stop lifecycle.
  */
 import type { Logger } from 'pino';
@@ -26,12 +26,23 @@ import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world
 import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
-import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
+import type { AcceptGate } from './transport/accept-gate.js';
+import { openListener, type Listener } from './transport/listeners.js';
+import type { ListenScheme } from './transport/listen-url.js';
 import type { Transport } from './transport/transport.js';
 
 /** Counters of what happened since start. */
+/** One bound listener, as `Broker.listeners` reports it. */
+export interface ListenerInfo {
+  /** The listener's URL with the port actually bound (`ws://127.0.0.1:40123/chat`). */
+  readonly url: string;
+  readonly scheme: ListenScheme;
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface BrokerStats {
-  /** Connections accepted by the listener. */
+  /** TCP connections accepted by the listeners (before any handshake or cap). */
   accepted: number;
   /** Connections live now. */
   live: number;
@@ -59,7 +70,13 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   /** Upstream channels of each plugin runtime, likewise. */
   readonly #upstreamScopes = new Map<PluginRuntime, UpstreamScope>();
   #runtime: PluginRuntime | undefined;
-  #listener: TcpListener | undefined;
+  #listeners: Listener[] = [];
+  /** Admission at TCP accept, for every listener. */
+  readonly #gate: AcceptGate = {
+    admit: (ip) => this.#admit(ip),
+    release: (ip) => this.#admission.release(ip),
+    refuse: (reason) => this.#admission.refuse(reason),
+  };
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
@@ -94,10 +111,16 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this, policy: upstreamPolicy, arena: this.#arena, log: this.log });
   }
 
-  /** Address the listener is bound to (after `start`). */
+  /** Address the first listener is bound to (after `start`). */
   get address(): { host: string; port: number } {
-    if (this.#listener === undefined) throw new Error('broker is not started');
-    return this.#listener.address;
+    const first = this.#listeners[0];
+    if (first === undefined) throw new Error('broker is not started');
+    return first.address;
+  }
+
+  /** Every bound listener, in the order they were given (after `start`). */
+  get listeners(): readonly ListenerInfo[] {
+    return this.#listeners.map((l) => ({ url: l.url, scheme: l.spec.scheme, host: l.address.host, port: l.address.port }));
   }
 
   /** Plugin health. */
@@ -131,22 +154,39 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     const runtime = await this.#createRuntime(spec);
     await runtime.start();
     this.#runtime = runtime;
+    const o = this.options;
     try {
-      this.#listener = await listenTcp({
-        host: this.options.host,
-        port: this.options.port,
-        backlog: this.options.listenBacklog,
-        onTransport: (t) => this.#accept(t),
-        onError: (err) => this.log.error({ err }, 'listener error'),
-      });
+      for (const spec of o.listen) {
+        const listener = await openListener(spec, {
+          gate: this.#gate,
+          onTransport: (t) => this.#accept(t),
+          onError: (err) => this.log.error({ err, listener: spec.scheme }, 'listener error'),
+          backlog: o.listenBacklog,
+          handshakeTimeoutMs: o.handshakeTimeoutMs,
+          tls: o.tlsCredentials,
+          wsCompression: o.wsCompression,
+          wsAllowedOrigins: o.wsAllowedOrigins,
+          maxFrameBytes: o.maxFrameBytes,
+        });
+        this.#listeners.push(listener);
+      }
     } catch (err) {
+      await Promise.all(this.#listeners.splice(0).map((l) => l.close()));
       await runtime.stop();
       throw err;
     }
     this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs(this.#heartbeat));
     this.#sweeper.unref();
+    const first = this.#listeners[0].address;
     this.log.info(
-      { host: this.#listener.address.host, port: this.#listener.address.port, plugin: spec.path, sha256: spec.sha256, stringEncoding: spec.stringEncoding },
+      {
+        host: first.host,
+        port: first.port,
+        listeners: this.#listeners.map((l) => l.url),
+        plugin: spec.path,
+        sha256: spec.sha256,
+        stringEncoding: spec.stringEncoding,
+      },
       'listening',
     );
   }
@@ -172,8 +212,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   async #stop(): Promise<void> {
     // A stop requested during start-up waits for the start to finish (or fail) first.
     await this.#starting?.catch(() => {});
-    const listener = this.#listener;
-    const closed = listener?.close();
+    const closed = this.#listeners.length > 0 ? Promise.all(this.#listeners.map((l) => l.close())).then(() => {}) : undefined;
     clearInterval(this.#sweeper);
     this.#upstreams.stop();
     const conns = this.#registry.list();
@@ -200,21 +239,29 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     }
   }
 
-  #accept(transport: Transport): void {
+  /**
+   * A TCP connection arrived on any listener, before any handshake: the caps decide here. Refused
+   * sockets are destroyed by the listener and counted; #sweep logs one summary line per tick.
+   */
+  #admit(ip: string): boolean {
     this.#stats.accepted++;
-    const runtime = this.#runtime;
-    // Refused sockets are destroyed at once and counted; #sweep logs one summary line per tick.
     if (this.#stopping !== undefined) {
       this.#admission.refuse('shutting-down');
-      transport.destroy();
-      return;
+      return false;
     }
-    if (runtime === undefined || runtime.health !== 'ok') {
+    if (this.#runtime === undefined || this.#runtime.health !== 'ok') {
       this.#admission.refuse('plugin-failed');
-      transport.destroy();
-      return;
+      return false;
     }
-    if (this.#admission.admit(transport.remoteAddress, tickClock()) !== null) {
+    return this.#admission.admit(ip, tickClock()) === null;
+  }
+
+  /** An admitted connection finished its handshakes (TLS, WebSocket upgrade): it becomes a channel. */
+  #accept(transport: Transport): void {
+    const runtime = this.#runtime;
+    // A handshake takes time: the broker may have started stopping, or the plugin failed, meanwhile.
+    if (this.#stopping !== undefined || runtime === undefined || runtime.health !== 'ok') {
+      this.#admission.refuse(this.#stopping !== undefined ? 'shutting-down' : 'plugin-failed');
       transport.destroy();
       return;
     }
@@ -328,8 +375,9 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
   }
 
-  onTransportClosed(conn: Connection): void {
-    this.#admission.release(conn.remoteAddress);
+  onTransportClosed(): void {
+    // Admission is released by the listener when the socket closes (accept-gate.ts), so upstream
+    // connections never touch the client counts.
   }
 
   onLimit(conn: Connection, what: 'rate-drop' | 'rate-close' | 'pre-auth-exceeded' | 'slow-consumer'): void {

@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { InvalidOptionError } from './errors.js';
 import { BALANCE_POLICIES, type BalancePolicy, type UpstreamNode } from './routing/balancer.js';
 import type { UpstreamService } from './routing/upstreams.js';
+import { isSecureScheme, isWebSocketScheme, parseListenUrl, type ListenerSpec } from './transport/listen-url.js';
+import { loadTlsCredentials, type TlsCredentials } from './transport/tls-credentials.js';
 import {
   DEFAULT_HOST,
   DEFAULT_LISTEN_BACKLOG,
@@ -24,6 +26,7 @@ import {
   MAX_FRAME_BYTES_CEILING,
   MAX_UPSTREAM_KEY_BYTES,
 } from './limits.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './limits.js';
 import { DEFAULT_PLUGIN_CALL_BUDGET_MS, DEFAULT_PLUGIN_MEMORY_MAX_MB, PLUGIN_MEMORY_MAX_MB_CEILING } from './limits.js';
 
 /** Where the plugin runs: on the I/O thread (fastest) or in a worker thread (preemptible). */
@@ -62,10 +65,33 @@ export interface BrokerOptions {
   pluginCallFuel?: number;
   /** `reload` (restart, keep channels), `close` (restart, close the channels it knew) or `fail-closed`. Default `reload`. */
   onPluginFailure?: FailurePolicy;
-  /** Address to bind. Default `127.0.0.1`. */
+  /** Address of the default `tcp://` listener (used when `listen` is absent). Default `127.0.0.1`. */
   host?: string;
-  /** TCP port; 0 picks a free one. Default 10241. */
+  /** Port of the default `tcp://` listener (used when `listen` is absent); 0 picks a free one. Default 10241. */
   port?: number;
+  // --- listeners (issue #10) ----------------------------------------------------------------
+  /**
+   * Listeners as URLs: `tcp://host:port`, `tls://host:port` (either with `?framing=decimal|binary`),
+   * `ws://host:port/path`, `wss://host:port/path`; port 0 picks a free one. All feed the same
+   * plugin, groups, upstreams and limits. Absent: one `tcp://host:port` from `host`/`port`, which
+   * may then not be given as well.
+   */
+  listen?: readonly string[];
+  /** PEM certificate (chain) file of `tls://` and `wss://` listeners (required by them). */
+  tlsCert?: string;
+  /** PEM private key file of `tlsCert` (unencrypted). */
+  tlsKey?: string;
+  /** Negotiate permessage-deflate on `ws://`/`wss://` when a client offers it. Default false. */
+  wsCompression?: boolean;
+  /**
+   * `Origin`s browsers may open `ws://`/`wss://` connections from (`https://app.example.com`), as a
+   * list or comma-separated text; others get 403. Empty (default): any. Clients that send no
+   * `Origin` (not browsers) are not affected.
+   */
+  wsAllowedOrigins?: readonly string[] | string;
+  /** A TLS handshake or WebSocket upgrade not finished this long after the TCP accept is closed, ms. Default 10000. */
+  handshakeTimeoutMs?: number;
+  // ------------------------------------------------------------------------------------------
   /** Largest frame body in bytes, inbound and outbound. Default 1 MiB. */
   maxFrameBytes?: number;
   /**
@@ -133,6 +159,15 @@ export interface ResolvedOptions {
   readonly onPluginFailure: FailurePolicy;
   readonly host: string;
   readonly port: number;
+  /** Every listener, parsed; at least one. */
+  readonly listen: readonly ListenerSpec[];
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  /** Loaded from `tlsCert`/`tlsKey` when a secure listener exists. */
+  readonly tlsCredentials: TlsCredentials | undefined;
+  readonly wsCompression: boolean;
+  readonly wsAllowedOrigins: readonly string[];
+  readonly handshakeTimeoutMs: number;
   readonly maxFrameBytes: number;
   readonly maxOutboundBytes: number;
   readonly listenBacklog: number;
@@ -163,6 +198,9 @@ export const DEFAULTS = Object.freeze({
   onPluginFailure: 'reload' as FailurePolicy,
   host: DEFAULT_HOST,
   port: DEFAULT_PORT,
+  wsCompression: false,
+  wsAllowedOrigins: Object.freeze([]) as readonly string[],
+  handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
   listenBacklog: DEFAULT_LISTEN_BACKLOG,
@@ -192,7 +230,7 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
     if (!KNOWN_OPTIONS.has(key)) throw new InvalidOptionError(key, (opts as unknown as Record<string, unknown>)[key], `absent: there is no option '${key}'`);
   }
   const given = stripUndefined(opts);
-  const o = { ...DEFAULTS, logger: undefined, ...given } as ResolvedOptions;
+  const o = { ...DEFAULTS, logger: undefined, ...given } as unknown as ResolvedOptions;
   // The outbound queue must hold at least one full frame: a raised frame limit raises its default.
   if (given.maxOutboundBytes === undefined && typeof o.maxFrameBytes === 'number') {
     (o as { maxOutboundBytes: number }).maxOutboundBytes = Math.max(DEFAULTS.maxOutboundBytes, 2 * o.maxFrameBytes);
@@ -241,10 +279,70 @@ export function resolveOptions(opts: BrokerOptions): Readonly<ResolvedOptions> {
   }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new InvalidOptionError('logLevel', o.logLevel, `one of ${LOG_LEVELS.join(', ')}`);
   (o as { upstream: Readonly<Record<string, UpstreamService>> }).upstream = resolveUpstreams(o.upstream as BrokerOptions['upstream']);
+  resolveListeners(o, given);
   if (o.maxOutboundBytes < o.maxFrameBytes) {
     throw new InvalidOptionError('maxOutboundBytes', o.maxOutboundBytes, `at least maxFrameBytes (${o.maxFrameBytes}) so that one full frame fits`);
   }
   return Object.freeze(o);
+}
+
+/**
+ * Listeners (issue #10): parses `listen` (or builds the default `tcp://host:port`), checks the
+ * TLS and WebSocket options against the listeners that use them, and loads the certificate.
+ * @throws {InvalidOptionError}
+ */
+function resolveListeners(o: ResolvedOptions, given: Partial<BrokerOptions>): void {
+  const w = o as { -readonly [K in keyof ResolvedOptions]: ResolvedOptions[K] };
+  checkInteger('handshakeTimeoutMs', o.handshakeTimeoutMs, 1, 3_600_000);
+  if (typeof o.wsCompression !== 'boolean') throw new InvalidOptionError('wsCompression', o.wsCompression, 'true or false');
+  let listen: ListenerSpec[];
+  if (given.listen === undefined) {
+    listen = [Object.freeze({ scheme: 'tcp', host: o.host, port: o.port, path: '', framing: 'decimal' } as const)];
+  } else {
+    if (!Array.isArray(given.listen) || given.listen.length === 0) throw new InvalidOptionError('listen', given.listen, 'a list of at least one listener URL');
+    for (const key of ['host', 'port'] as const) {
+      if (given[key] !== undefined) throw new InvalidOptionError(key, given[key], 'absent when listen is given (put the address in a tcp:// URL)');
+    }
+    listen = given.listen.map((url) => parseListenUrl(url));
+    const seen = new Set<string>();
+    for (const l of listen) {
+      const at = `${l.host}:${l.port}`;
+      if (l.port !== 0 && seen.has(at)) throw new InvalidOptionError('listen', given.listen, `listeners on different ports (${at} is given twice)`);
+      seen.add(at);
+    }
+  }
+  w.listen = Object.freeze(listen);
+  const secure = listen.some((l) => isSecureScheme(l.scheme));
+  const ws = listen.some((l) => isWebSocketScheme(l.scheme));
+  for (const key of ['tlsCert', 'tlsKey'] as const) {
+    const v = given[key];
+    if (v !== undefined && (typeof v !== 'string' || v.length === 0)) throw new InvalidOptionError(key, v, 'a path to a PEM file');
+    if (v !== undefined && !secure) throw new InvalidOptionError(key, v, 'absent unless a tls:// or wss:// listener is given');
+    if (v === undefined && secure) throw new InvalidOptionError(key, v, 'set (a PEM file) for the tls:// and wss:// listeners');
+  }
+  w.tlsCert = given.tlsCert;
+  w.tlsKey = given.tlsKey;
+  w.tlsCredentials = secure ? loadTlsCredentials(given.tlsCert!, given.tlsKey!) : undefined;
+  if (given.wsCompression === true && !ws) throw new InvalidOptionError('wsCompression', true, 'absent unless a ws:// or wss:// listener is given');
+  const raw = o.wsAllowedOrigins as unknown;
+  const origins: unknown = typeof raw === 'string' ? raw.split(',') : raw;
+  if (!Array.isArray(origins)) throw new InvalidOptionError('wsAllowedOrigins', raw, 'a list of origins');
+  const cleaned = origins.map((x: unknown) => (typeof x === 'string' ? x.trim() : x)).filter((x) => x !== '');
+  for (const origin of cleaned) {
+    if (typeof origin !== 'string' || !isOrigin(origin)) throw new InvalidOptionError('wsAllowedOrigins', origin, 'origins as scheme://host[:port] (https://app.example.com)');
+  }
+  if (cleaned.length > 0 && !ws) throw new InvalidOptionError('wsAllowedOrigins', raw, 'absent unless a ws:// or wss:// listener is given');
+  w.wsAllowedOrigins = Object.freeze(cleaned as string[]);
+}
+
+/** `scheme://host[:port]` with nothing after it, as browsers send in `Origin`. */
+function isOrigin(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.origin !== 'null' && u.origin === text.replace(/\/$/, '').toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -303,7 +401,7 @@ function parseNode(service: string, node: string | UpstreamNode): UpstreamNode {
   return Object.freeze({ host, port });
 }
 
-const KNOWN_OPTIONS = new Set(['plugin', 'logger', 'pluginCallFuel', ...Object.keys(DEFAULTS)]);
+const KNOWN_OPTIONS = new Set(['plugin', 'logger', 'pluginCallFuel', 'listen', 'tlsCert', 'tlsKey', ...Object.keys(DEFAULTS)]);
 
 function checkInteger(option: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

@@ -79,3 +79,12 @@ export const UPSTREAM_HASH_POINTS_PER_NODE = 160;
 export const MAX_UPSTREAM_KEY_BYTES = 256;
 /** How long connecting to an upstream node may take before it counts as refused. */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 2000;
+/** Default deadline of a TLS handshake or WebSocket upgrade, from the TCP accept (`--handshake-timeout-ms`). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Socket chunks ws may hold while a WebSocket frame is incomplete: a peer trickling a large frame
+ * in tiny TCP segments costs ≈ 100 B of Buffer per segment, so this bounds that to ≈ 0.5 MB.
+ */
+export const WS_MAX_BUFFERED_CHUNKS = 4096;
+/** Fragments of one WebSocket message at most (ws's default is 16 384: a flood of tiny fragments). */
+export const WS_MAX_FRAGMENTS = 1024;

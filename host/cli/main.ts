@@ -28,6 +28,11 @@ function collectUpstream(value: string, previous: Record<string, string> | undef
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
+/** Collects a repeatable flag's values in order (`--listen a --listen b`). */
+function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /** Runs a command; a failure prints `broker: <message>` (with its code) and exits non-zero. */
 function asyncAction<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
@@ -50,13 +55,30 @@ const program = new Command('broker')
 program
   .command('serve')
   .description(
-    'Accept TCP connections and hand every frame to a plugin.\n\n' +
+    'Accept TCP, TLS and WebSocket connections and hand every frame to a plugin.\n\n' +
       'A frame is the body length in ASCII decimal, a newline, then the body: try\n' +
       '`telnet 127.0.0.1 10241`, type 5, Enter, hello.',
   )
   .requiredOption('--plugin <file.wasm>', 'plugin component to run (build one with `broker build`)')
-  .option('--host <address>', 'address to bind', DEFAULTS.host)
-  .option('--port <n>', 'TCP port to listen on (0 picks a free one)', parseIntStrict, DEFAULTS.port)
+  .option('--host <address>', `address of the default tcp:// listener when no --listen is given (default: ${DEFAULTS.host})`)
+  .option('--port <n>', `port of the default tcp:// listener when no --listen is given; 0 picks a free one (default: ${DEFAULTS.port})`, parseIntStrict)
+  // --- listeners (issue #10) ---
+  .option(
+    '--listen <url>',
+    'a listener, repeatable: tcp://host:port or tls://host:port (add ?framing=binary for 4-byte big-endian lengths), ws://host:port/path, wss://host:port/path; replaces --host/--port',
+    collectList,
+  )
+  .option('--tls-cert <file.pem>', 'PEM certificate (chain) of the tls:// and wss:// listeners')
+  .option('--tls-key <file.pem>', 'PEM private key of --tls-cert (unencrypted)')
+  .option('--ws-compression', 'negotiate permessage-deflate on ws:// and wss:// listeners when the client offers it (costs memory per connection)')
+  .option('--ws-allowed-origins <a,b,…>', 'browser Origins allowed on ws:// and wss:// (comma-separated, e.g. https://app.example.com); others get 403; default any')
+  .option(
+    '--handshake-timeout-ms <ms>',
+    'close a connection whose TLS handshake or WebSocket upgrade has not finished this long after it was accepted',
+    parseIntStrict,
+    DEFAULTS.handshakeTimeoutMs,
+  )
+  // ---
   .option(
     '--max-frame-bytes <n>',
     'largest frame body accepted or sent, in bytes; a peer that declares more is disconnected (protocol-error)',
@@ -152,7 +174,9 @@ program
   .addHelpText(
     'after',
     "\nHeartbeats: an empty frame (0\\n) is a heartbeat; the broker answers a client's heartbeat with one and\n" +
-      'never hands heartbeats to the plugin.\n' +
+      'never hands heartbeats to the plugin. Over WebSocket one message is one frame, an empty message is the\n' +
+      'heartbeat, the broker pings after --ping-interval-ms of silence, and a close code is 4000 + the close\n' +
+      'reason (README, WebSocket close codes).\n' +
       'Logs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM drain: no new\n' +
       'connections, queued frames flushed (up to --drain-timeout-ms), handle-broken(shutdown) for every\n' +
       "channel, then the plugin's stop(), exit 0; a second signal exits at once.\n" +

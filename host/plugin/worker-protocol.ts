@@ -251,13 +251,13 @@ export function forEachRecord(bytes: Uint8Array, fn: (r: RecordView, index: numb
   }
 }
 
-/** Peer info as a CALL_CONNECT body: u16 port, u8 transport, u8 resumed, address (UTF-8). */
-export function encodePeer(port: number, transport: number, resumed: boolean, address: string): Buffer {
+/** Peer info as a CALL_CONNECT body: u16 port, u8 transport, u8 flags (1: resumed, 2: secure), address (UTF-8). */
+export function encodePeer(port: number, transport: number, resumed: boolean, address: string, secure = false): Buffer {
   const addr = Buffer.from(address, 'utf8');
   const out = Buffer.allocUnsafe(4 + addr.length);
   out.writeUInt16LE(port, 0);
   out[2] = transport;
-  out[3] = resumed ? 1 : 0;
+  out[3] = (resumed ? 1 : 0) | (secure ? 2 : 0);
   addr.copy(out, 4);
   return out;
 }

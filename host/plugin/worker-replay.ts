@@ -40,7 +40,7 @@ export function planReplay(pending: readonly Call[], known: Map<number, PeerInfo
     if (!live.has(ch)) known.delete(ch);
     else if (resume && !connectsAgain.has(ch)) {
       introduced.add(ch);
-      queue.push(CALL_CONNECT, ch, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), true, peer.address));
+      queue.push(CALL_CONNECT, ch, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), true, peer.address, peer.secure));
     }
   }
   for (const c of pending) {

@@ -80,6 +80,8 @@ export interface PeerInfo {
   readonly address: string;
   readonly port: number;
   readonly transport: TransportKind;
+  /** Encrypted (`tls://`, `wss://`). WIT 0.2.0 `peer-info.secure`; lowered to the plugin once the world has it. */
+  readonly secure: boolean;
   readonly resumed: boolean;
 }
 
