@@ -329,7 +329,8 @@ function resolveListeners(o: ResolvedOptions, given: Partial<BrokerOptions>): vo
   if (!Array.isArray(origins)) throw new InvalidOptionError('wsAllowedOrigins', raw, 'a list of origins');
   const cleaned = origins.map((x: unknown) => (typeof x === 'string' ? x.trim() : x)).filter((x) => x !== '');
   for (const origin of cleaned) {
-    if (typeof origin !== 'string' || !isOrigin(origin)) throw new InvalidOptionError('wsAllowedOrigins', origin, 'origins as scheme://host[:port] (https://app.example.com)');
+    if (typeof origin !== 'string' || !isOrigin(origin))
+      throw new InvalidOptionError('wsAllowedOrigins', origin, 'origins as scheme://host[:port] (https://app.example.com)');
   }
   if (cleaned.length > 0 && !ws) throw new InvalidOptionError('wsAllowedOrigins', raw, 'absent unless a ws:// or wss:// listener is given');
   w.wsAllowedOrigins = Object.freeze(cleaned as string[]);

@@ -71,7 +71,10 @@ program
   .option('--tls-cert <file.pem>', 'PEM certificate (chain) of the tls:// and wss:// listeners')
   .option('--tls-key <file.pem>', 'PEM private key of --tls-cert (unencrypted)')
   .option('--ws-compression', 'negotiate permessage-deflate on ws:// and wss:// listeners when the client offers it (costs memory per connection)')
-  .option('--ws-allowed-origins <a,b,…>', 'browser Origins allowed on ws:// and wss:// (comma-separated, e.g. https://app.example.com); others get 403; default any')
+  .option(
+    '--ws-allowed-origins <a,b,…>',
+    'browser Origins allowed on ws:// and wss:// (comma-separated, e.g. https://app.example.com); others get 403; default any',
+  )
   .option(
     '--handshake-timeout-ms <ms>',
     'close a connection whose TLS handshake or WebSocket upgrade has not finished this long after it was accepted',

@@ -235,7 +235,13 @@ function runBatch(id: number, bytes: Uint8Array): void {
           break;
         case CALL_CONNECT: {
           channels.set(r.channel, true);
-          const peer = { port: r.body.readUInt16LE(0), transport: TRANSPORT_KINDS[r.body[2]], resumed: (r.body[3] & 1) !== 0, secure: (r.body[3] & 2) !== 0, address: r.body.toString('utf8', 4) };
+          const peer = {
+            port: r.body.readUInt16LE(0),
+            transport: TRANSPORT_KINDS[r.body[2]],
+            resumed: (r.body[3] & 1) !== 0,
+            secure: (r.body[3] & 2) !== 0,
+            address: r.body.toString('utf8', 4),
+          };
           const ok = inst.handleConnect(r.channel, peer);
           // A refused channel stays known (its handle-broken follows) but takes no more frames.
           if (!ok) {

@@ -49,7 +49,13 @@ export interface BoundListener {
  * Binds `server` on host:port.
  * @throws {ListenError} when the address cannot be bound.
  */
-export async function bindServer(server: net.Server, host: string, port: number, backlog: number, onError: (err: Error) => void): Promise<{ host: string; port: number }> {
+export async function bindServer(
+  server: net.Server,
+  host: string,
+  port: number,
+  backlog: number,
+  onError: (err: Error) => void,
+): Promise<{ host: string; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) => reject(new ListenError(host, port, { cause })));
     server.listen({ host, port, backlog }, () => resolve());

@@ -48,7 +48,8 @@ function onSocketClose(this: HandledSocket): void {
 
 /** A ws protocol error as the broker's coded error (an oversize message is PB_ERR_FRAME_TOO_LARGE, as on TCP). */
 function toFrameError(err: Error, wsCode: string, maxFrameBytes: number): FrameError {
-  if (wsCode === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return new FrameError('PB_ERR_FRAME_TOO_LARGE', `WebSocket message exceeds maxFrameBytes (${maxFrameBytes})`, 0);
+  if (wsCode === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+    return new FrameError('PB_ERR_FRAME_TOO_LARGE', `WebSocket message exceeds maxFrameBytes (${maxFrameBytes})`, 0);
   return new WsProtocolError(wsCode, err.message);
 }
 
