@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '**/build/', 'coverage/', 'plugin-sdk-as/', 'plugins/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'dist/', 'client-sdk-ts/dist/', '**/build/', 'coverage/', 'plugin-sdk-as/', 'plugins/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'PB_ERR_PLUGIN_LOAD'
   | 'PB_ERR_PLUGIN_NOT_COMPONENT'
   | 'PB_ERR_PLUGIN_WORLD_MISMATCH'
+  | 'PB_ERR_PLUGIN_WIT_VERSION'
   | 'PB_ERR_PLUGIN_FORBIDDEN_IMPORT'
   | 'PB_ERR_PLUGIN_START_FAILED'
   | 'PB_ERR_PLUGIN_TRAP'
@@ -129,6 +130,27 @@ export class PluginWorldMismatchError extends BrokerError {
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('PB_ERR_PLUGIN_WORLD_MISMATCH', message, options);
     this.path = path;
+  }
+}
+
+/**
+ * The component was built for another version of the `plugbroker:plugin` package than the one this
+ * broker serves (its import modules name the version, `plugbroker:plugin/host@0.1.0`).
+ */
+export class PluginWitVersionError extends BrokerError {
+  readonly path: string;
+  /** The version the component was built for. */
+  readonly found: string;
+  /** The version this broker serves. */
+  readonly expected: string;
+  constructor(path: string, found: string, expected: string) {
+    super(
+      'PB_ERR_PLUGIN_WIT_VERSION',
+      `${path} was built for plugbroker:plugin@${found}, but this broker serves plugbroker:plugin@${expected}: rebuild it with the current SDK (broker build)`,
+    );
+    this.path = path;
+    this.found = found;
+    this.expected = expected;
   }
 }
 

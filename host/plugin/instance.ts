@@ -24,7 +24,7 @@ interface CoreExports {
   start(ptr: I32, len: I32): I32;
   cabi_post_start?(retptr: I32): void;
   stop(): void;
-  'handle-connect'(ch: I32, addrPtr: I32, addrLen: I32, port: I32, transport: I32, resumed: I32): I32;
+  'handle-connect'(ch: I32, addrPtr: I32, addrLen: I32, port: I32, transport: I32, secure: I32, resumed: I32): I32;
   'handle-msg'(ch: I32, ptr: I32, len: I32): void;
   'handle-broken'(ch: I32, reason: I32): void;
   'handle-timer'?(token: bigint): void;
@@ -96,7 +96,15 @@ export class PluginInstance {
   handleConnect(channel: number, peer: PeerInfo): boolean {
     this.#refuel();
     const [ptr, len] = this.#lowerString(peer.address);
-    const ok = this.#exports['handle-connect'](channel, ptr, len, peer.port, TRANSPORT_KINDS.indexOf(peer.transport), peer.resumed ? 1 : 0);
+    const ok = this.#exports['handle-connect'](
+      channel,
+      ptr,
+      len,
+      peer.port,
+      TRANSPORT_KINDS.indexOf(peer.transport),
+      peer.secure ? 1 : 0,
+      peer.resumed ? 1 : 0,
+    );
     return ok !== 0;
   }
 

@@ -10,13 +10,25 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PluginForbiddenImportError, PluginLoadError, PluginNotComponentError, PluginWorldMismatchError } from '../errors.js';
+import { PluginForbiddenImportError, PluginLoadError, PluginNotComponentError, PluginWitVersionError, PluginWorldMismatchError } from '../errors.js';
 import { DEFAULT_PLUGIN_MEMORY_MAX_MB } from '../limits.js';
 import { binaryKind, readComponent } from './component-reader.js';
 import { instrumentFuel } from './fuel.js';
 import { capMemory, pagesForMb } from './memory-cap.js';
 import type { PluginSpec } from './plugin-spec.js';
-import { ABI_EXPORTS, ALLOWED_IMPORTS, STATEFUL_EXPORTS, TIMER_EXPORT, WIT_PACKAGE, WIT_WORLD, WORLD_EXPORTS, findWitDir, worldFor } from './world.js';
+import {
+  ABI_EXPORTS,
+  ALLOWED_IMPORTS,
+  STATEFUL_EXPORTS,
+  TIMER_EXPORT,
+  WIT_IMPORT_MODULE_PATTERN,
+  WIT_PACKAGE,
+  WIT_VERSION,
+  WIT_WORLD,
+  WORLD_EXPORTS,
+  findWitDir,
+  worldFor,
+} from './world.js';
 
 const REQUIRED_EXPORTS = [...ABI_EXPORTS, ...WORLD_EXPORTS];
 
@@ -32,7 +44,8 @@ export interface LoadOptions {
  * Reads and validates the component at `path`, and caps its memory at `opts.memoryMaxMb`.
  * @throws {PluginLoadError} unreadable file or a core module that does not compile.
  * @throws {PluginNotComponentError} not WebAssembly, or a core module instead of a component.
- * @throws {PluginForbiddenImportError} imports other than the `host` interface.
+ * @throws {PluginWitVersionError} a component built for another version of the WIT package.
+ * @throws {PluginForbiddenImportError} imports other than the package's interfaces.
  * @throws {PluginWorldMismatchError} a component of another world.
  */
 export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<PluginSpec> {
@@ -59,6 +72,7 @@ export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<
   }
 
   const main = await findMainModule(path, parts.coreModules);
+  checkWitVersion(path, main.module);
   checkImports(path, main.module);
   const exports = new Set(WebAssembly.Module.exports(main.module).map((e) => e.name));
   const stateful = STATEFUL_EXPORTS.every((n) => exports.has(n));
@@ -116,6 +130,14 @@ async function findMainModule(path: string, modules: readonly Uint8Array[]): Pro
     throw new PluginWorldMismatchError(path, `${path} does not implement ${WIT_PACKAGE} world ${WIT_WORLD}: missing exports ${best.missing.join(', ')}`);
   }
   return best;
+}
+
+/** Refuses a module whose `plugbroker:plugin/…@<version>` imports name another version than this broker's. */
+function checkWitVersion(path: string, module: WebAssembly.Module): void {
+  for (const i of WebAssembly.Module.imports(module)) {
+    const version = WIT_IMPORT_MODULE_PATTERN.exec(i.module)?.[2];
+    if (version !== undefined && version !== WIT_VERSION) throw new PluginWitVersionError(path, version, WIT_VERSION);
+  }
 }
 
 function checkImports(path: string, module: WebAssembly.Module): void {

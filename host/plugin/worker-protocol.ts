@@ -13,6 +13,7 @@
  * call, so a stuck call is one whose sequence number stops moving.
  */
 import type { StringEncoding } from './component-reader.js';
+import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
 
 /** Call kinds (I/O thread → worker). */
 export const CALL_CONNECT = 1;
@@ -251,15 +252,33 @@ export function forEachRecord(bytes: Uint8Array, fn: (r: RecordView, index: numb
   }
 }
 
-/** Peer info as a CALL_CONNECT body: u16 port, u8 transport, u8 flags (1: resumed, 2: secure), address (UTF-8). */
-export function encodePeer(port: number, transport: number, resumed: boolean, address: string, secure = false): Buffer {
-  const addr = Buffer.from(address, 'utf8');
+/** Bits of the flags byte of a CALL_CONNECT body. */
+export const PEER_RESUMED = 1;
+export const PEER_SECURE = 2;
+
+/**
+ * Peer info as a CALL_CONNECT body: u16 port, u8 transport, u8 flags (`PEER_RESUMED`,
+ * `PEER_SECURE`), address (UTF-8). `resumed` overrides `peer.resumed`.
+ */
+export function encodePeer(peer: PeerInfo, resumed = peer.resumed): Buffer {
+  const addr = Buffer.from(peer.address, 'utf8');
   const out = Buffer.allocUnsafe(4 + addr.length);
-  out.writeUInt16LE(port, 0);
-  out[2] = transport;
-  out[3] = (resumed ? 1 : 0) | (secure ? 2 : 0);
+  out.writeUInt16LE(peer.port, 0);
+  out[2] = TRANSPORT_KINDS.indexOf(peer.transport);
+  out[3] = (resumed ? PEER_RESUMED : 0) | (peer.secure ? PEER_SECURE : 0);
   addr.copy(out, 4);
   return out;
+}
+
+/** Reads a CALL_CONNECT body written by `encodePeer`. */
+export function decodePeer(body: Buffer): PeerInfo {
+  return {
+    port: body.readUInt16LE(0),
+    transport: TRANSPORT_KINDS[body[2]],
+    secure: (body[3] & PEER_SECURE) !== 0,
+    resumed: (body[3] & PEER_RESUMED) !== 0,
+    address: body.toString('utf8', 4),
+  };
 }
 
 /** Encodes u16 LE length of `a`, `a` (UTF-8), then `b` (UTF-8 string or bytes `b[start, end)`). */

@@ -5,7 +5,7 @@
  * runtime hands in what it knows and posts what comes out.
  */
 import { CALL_ADOPT, CALL_BROKEN, CALL_CONNECT, CALL_RESTORE, CALL_SNAPSHOT, CALL_STOP, RecordWriter, encodePeer, forEachRecord } from './worker-protocol.js';
-import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
+import type { PeerInfo } from './world.js';
 
 /** A decoded call, its body copied out of the batch. */
 export interface Call {
@@ -40,7 +40,7 @@ export function planReplay(pending: readonly Call[], known: Map<number, PeerInfo
     if (!live.has(ch)) known.delete(ch);
     else if (resume && !connectsAgain.has(ch)) {
       introduced.add(ch);
-      queue.push(CALL_CONNECT, ch, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), true, peer.address, peer.secure));
+      queue.push(CALL_CONNECT, ch, encodePeer(peer, true));
     }
   }
   for (const c of pending) {

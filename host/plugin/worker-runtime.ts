@@ -74,7 +74,7 @@ import {
   type StartedMessage,
   type WireError,
 } from './worker-protocol.js';
-import { TRANSPORT_KINDS, closeReasonCode, type PeerInfo } from './world.js';
+import { closeReasonCode, type PeerInfo } from './world.js';
 import { workerEntry } from './worker-entry.js';
 import { CallWatchdog } from './call-watchdog.js';
 import { decodeCalls, planReplay, type Call } from './worker-replay.js';
@@ -153,7 +153,7 @@ export class WorkerRuntime implements PluginRuntime {
 
   handleConnect(channel: number, peer: PeerInfo): undefined {
     this.#connected.set(channel, peer);
-    this.#enqueue(CALL_CONNECT, channel, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), peer.resumed, peer.address, peer.secure));
+    this.#enqueue(CALL_CONNECT, channel, encodePeer(peer));
     return undefined;
   }
 
@@ -213,7 +213,7 @@ export class WorkerRuntime implements PluginRuntime {
         // No state after all (the snapshot failed): tell the instance about the channels instead.
         for (const [ch, peer] of live) {
           this.#connected.set(ch, peer);
-          front.push(CALL_CONNECT, ch, encodePeer(peer.port, TRANSPORT_KINDS.indexOf(peer.transport), true, peer.address, peer.secure));
+          front.push(CALL_CONNECT, ch, encodePeer(peer, true));
         }
       }
       const count = this.#queue.count;

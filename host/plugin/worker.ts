@@ -63,12 +63,13 @@ import {
   forEachMembership,
   forEachRecord,
   toWireError,
+  decodePeer,
   type FromWorker,
   type InitMessage,
   type ToWorker,
   type WireError,
 } from './worker-protocol.js';
-import { PLUGIN_LOG_LEVELS, TRANSPORT_KINDS } from './world.js';
+import { PLUGIN_LOG_LEVELS } from './world.js';
 
 const port = parentPort!;
 const effects = new RecordWriter();
@@ -235,14 +236,7 @@ function runBatch(id: number, bytes: Uint8Array): void {
           break;
         case CALL_CONNECT: {
           channels.set(r.channel, true);
-          const peer = {
-            port: r.body.readUInt16LE(0),
-            transport: TRANSPORT_KINDS[r.body[2]],
-            resumed: (r.body[3] & 1) !== 0,
-            secure: (r.body[3] & 2) !== 0,
-            address: r.body.toString('utf8', 4),
-          };
-          const ok = inst.handleConnect(r.channel, peer);
+          const ok = inst.handleConnect(r.channel, decodePeer(r.body));
           // A refused channel stays known (its handle-broken follows) but takes no more frames.
           if (!ok) {
             channels.set(r.channel, false);

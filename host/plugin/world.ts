@@ -8,12 +8,16 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Version of the WIT package this broker serves; every core import module carries it. */
+export const WIT_VERSION = '0.2.0';
 /** WIT package name and version. */
-export const WIT_PACKAGE = 'plugbroker:plugin@0.1.0';
+export const WIT_PACKAGE = `plugbroker:plugin@${WIT_VERSION}`;
+/** Interface import modules are `plugbroker:plugin/<interface>@<version>`: this matches any version. */
+export const WIT_IMPORT_MODULE_PATTERN = /^plugbroker:plugin\/([a-z][a-z0-9-]*)@(\S+)$/;
 /** World every plugin implements. */
 export const WIT_WORLD = 'plugin';
 /** Core import module of the `host` interface. */
-export const HOST_IMPORT_MODULE = 'plugbroker:plugin/host@0.1.0';
+export const HOST_IMPORT_MODULE = `plugbroker:plugin/host@${WIT_VERSION}`;
 /** Functions of the `host` interface. */
 export const HOST_FUNCTIONS: readonly string[] = ['channel-send', 'channel-close', 'channel-authenticate', 'log', 'now-ms'];
 /** Functions the world exports (WIT names). */
@@ -22,16 +26,16 @@ export const WORLD_EXPORTS: readonly string[] = ['start', 'stop', 'handle-connec
 export const WIT_STATEFUL_WORLD = 'stateful-plugin';
 /** Exports only `stateful-plugin` has (WIT names). A plugin exports both or neither. */
 export const STATEFUL_EXPORTS: readonly string[] = ['snapshot', 'restore'];
-/** Core import module of the `groups` interface (new interfaces keep the package version: see the WIT). */
-export const GROUPS_IMPORT_MODULE = 'plugbroker:plugin/groups@0.1.0';
+/** Core import module of the `groups` interface. */
+export const GROUPS_IMPORT_MODULE = `plugbroker:plugin/groups@${WIT_VERSION}`;
 /** Functions of the `groups` interface. */
 export const GROUPS_FUNCTIONS: readonly string[] = ['group-join', 'group-leave', 'group-send', 'group-size'];
 /** Core import module of the `timers` interface. */
-export const TIMERS_IMPORT_MODULE = 'plugbroker:plugin/timers@0.1.0';
+export const TIMERS_IMPORT_MODULE = `plugbroker:plugin/timers@${WIT_VERSION}`;
 /** Functions of the `timers` interface. */
 export const TIMERS_FUNCTIONS: readonly string[] = ['timer-set', 'timer-cancel'];
 /** Core import module of the `upstreams` interface. */
-export const UPSTREAMS_IMPORT_MODULE = 'plugbroker:plugin/upstreams@0.1.0';
+export const UPSTREAMS_IMPORT_MODULE = `plugbroker:plugin/upstreams@${WIT_VERSION}`;
 /** Functions of the `upstreams` interface. */
 export const UPSTREAMS_FUNCTIONS: readonly string[] = ['upstream-open'];
 /** Every core import a plugin may have: import module → its functions. */
@@ -64,6 +68,7 @@ export const CLOSE_REASONS = [
   'slow-consumer',
   'plugin-failed',
   'shutdown',
+  'closed-by-operator',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
@@ -80,7 +85,7 @@ export interface PeerInfo {
   readonly address: string;
   readonly port: number;
   readonly transport: TransportKind;
-  /** Encrypted (`tls://`, `wss://`). WIT 0.2.0 `peer-info.secure`; lowered to the plugin once the world has it. */
+  /** Came through a `tls://` or `wss://` listener. */
   readonly secure: boolean;
   readonly resumed: boolean;
 }

@@ -1,7 +1,7 @@
 // `Channel`: one peer connection, as plugin code sees it.
 
-import { channelAuthenticate, channelClose, channelSend } from "./abi/imports";
-import { lowerUtf8, releaseUtf8, utf8ScratchPtr } from "./abi/canonical";
+import { channelAuthenticate, channelClose, channelGetData, channelSend, channelSetData } from "./abi/imports";
+import { beginListResult, endListResult, lowerUtf8, releaseUtf8, utf8ScratchPtr } from "./abi/canonical";
 
 /**
  * A connection to one peer (WIT `channel`, a non-zero u32 handle).
@@ -74,6 +74,46 @@ export class Channel {
    */
   authenticate(): bool {
     return channelAuthenticate(this.id) != 0;
+  }
+
+  /**
+   * Stores the bytes of `data` as the channel's data, replacing what was stored; an empty array
+   * clears it. Channel data is kept by the broker, not in plugin memory: it survives a trap (read
+   * it back in `onConnect` when `peer.resumed`) and a hot swap, and goes when the channel ends
+   * (it is still readable in `onBroken`). The broker copies the bytes before this returns.
+   * @returns false (and keeps what was stored) when `data` is above `--channel-data-max-bytes`
+   * (default 4096), or the channel is dead or ending (inside its `onBroken`).
+   */
+  setData(data: Uint8Array): bool {
+    return channelSetData(this.id, data.dataStart, <usize>data.byteLength) != 0;
+  }
+
+  /** Like `setData`, with a whole `ArrayBuffer`. */
+  setDataBuffer(data: ArrayBuffer): bool {
+    return channelSetData(this.id, changetype<usize>(data), <usize>data.byteLength) != 0;
+  }
+
+  /** Like `setData`, with `text` encoded as UTF-8 (no allocation: a reused scratch block). */
+  setDataString(text: string): bool {
+    let len = lowerUtf8(text);
+    let stored = channelSetData(this.id, utf8ScratchPtr(), len) != 0;
+    releaseUtf8();
+    return stored;
+  }
+
+  /**
+   * The channel's data, as last stored with `setData*`: a fresh `ArrayBuffer` the plugin owns
+   * (empty when nothing was stored, or the channel is dead). One allocation and one copy (made by
+   * the broker straight into the new buffer).
+   */
+  getData(): ArrayBuffer {
+    channelGetData(this.id, beginListResult());
+    return endListResult();
+  }
+
+  /** `getData()` decoded as UTF-8 (the counterpart of `setDataString`). */
+  getDataString(): string {
+    return String.UTF8.decode(this.getData());
   }
 
   /** `channel#<id>`, for log lines. */

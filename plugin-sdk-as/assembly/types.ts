@@ -23,11 +23,13 @@ export enum CloseReason {
   PluginFailed = 8,
   /** The broker is shutting down. */
   Shutdown = 9,
+  /** An operator closed the channel through the broker's admin API. */
+  ClosedByOperator = 10,
 }
 
 /** Number of `CloseReason` cases. */
 // @ts-ignore: decorator
-@inline export const CLOSE_REASON_COUNT: u32 = 10;
+@inline export const CLOSE_REASON_COUNT: u32 = 11;
 
 /** Severity of a log line (WIT `log-level`). */
 export enum LogLevel {
@@ -40,7 +42,7 @@ export enum LogLevel {
 
 /** How the peer is connected (WIT `transport-kind`). */
 export enum TransportKind {
-  /** Raw TCP speaking `<length>\n<body>` frames. */
+  /** TCP (in clear or over TLS: see `PeerInfo.secure`) speaking length-prefixed frames. */
   Tcp = 0,
   /** WebSocket; one WebSocket message is one frame. */
   Websocket = 1,
@@ -60,10 +62,13 @@ export class PeerInfo {
     public readonly port: u16,
     /** The transport the peer uses. */
     public readonly transport: TransportKind,
+    /** True when the connection is encrypted (a `tls://` or `wss://` listener). */
+    public readonly secure: bool,
     /**
      * True when the connection was already open and a fresh instance (after a trap, or a new
      * plugin version) is being told about it before its next message. State kept for the channel
-     * by the previous instance is gone: rebuild it or return false to close the channel.
+     * by the previous instance is gone, except its channel data (`Channel.getData()`): rebuild
+     * it from there, or return false to close the channel.
      */
     public readonly resumed: bool,
   ) {}
@@ -82,6 +87,7 @@ export function closeReasonName(reason: CloseReason): string {
     case CloseReason.SlowConsumer: return "slow-consumer";
     case CloseReason.PluginFailed: return "plugin-failed";
     case CloseReason.Shutdown: return "shutdown";
+    case CloseReason.ClosedByOperator: return "closed-by-operator";
     default: return "unknown";
   }
 }

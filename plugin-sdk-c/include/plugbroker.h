@@ -52,10 +52,11 @@ typedef enum pb_close_reason {
     PB_CLOSE_SLOW_CONSUMER = 7,     /**< the peer did not read and its outbound queue overflowed */
     PB_CLOSE_PLUGIN_FAILED = 8,     /**< a plugin call about this channel trapped */
     PB_CLOSE_SHUTDOWN = 9,          /**< the broker is shutting down */
+    PB_CLOSE_CLOSED_BY_OPERATOR = 10, /**< an operator closed it through the broker's admin API */
 } pb_close_reason;
 
 /** Number of `pb_close_reason` values. */
-#define PB_CLOSE_REASON_COUNT 10
+#define PB_CLOSE_REASON_COUNT 11
 
 /** Severity of a log line (WIT `log-level`). */
 typedef enum pb_log_level {
@@ -68,7 +69,7 @@ typedef enum pb_log_level {
 
 /** How the peer is connected (WIT `transport-kind`). */
 typedef enum pb_transport_kind {
-    PB_TRANSPORT_TCP = 0,       /**< raw TCP speaking `<length>\n<body>` frames */
+    PB_TRANSPORT_TCP = 0,       /**< TCP, in clear or over TLS (`secure`), with length-prefixed frames */
     PB_TRANSPORT_WEBSOCKET = 1, /**< one WebSocket message is one frame */
 } pb_transport_kind;
 
@@ -78,9 +79,11 @@ typedef struct pb_peer_info {
     size_t address_len;          /**< bytes of `address`, without the NUL */
     uint16_t port;               /**< the peer's TCP port */
     pb_transport_kind transport; /**< how the peer is connected */
+    bool secure;                 /**< the connection is encrypted (a `tls://` or `wss://` listener) */
     /**
-     * True when the connection was already open and this fresh instance (after a trap) is told
-     * about it before its next message: state of the previous instance is gone.
+     * True when the connection was already open and this fresh instance (after a trap, or a new
+     * plugin version) is told about it before its next message: state of the previous instance is
+     * gone, except the channel data (`pb_channel_get_data`).
      */
     bool resumed;
 } pb_peer_info;
@@ -130,7 +133,7 @@ uint8_t *pb_keep_payload(void);
 /* ------------------------------------------------------------------------------------------ */
 /* Host functions (WIT interface `host`)                                                     */
 
-#define PB_HOST_MODULE "plugbroker:plugin/host@0.1.0"
+#define PB_HOST_MODULE "plugbroker:plugin/host@0.2.0"
 
 /* Raw imports with their canonical-ABI core signatures; use the wrappers below. */
 __attribute__((import_module(PB_HOST_MODULE), import_name("channel-send")))
@@ -143,6 +146,17 @@ __attribute__((import_module(PB_HOST_MODULE), import_name("log")))
 void pb_raw_log(int32_t level, const char *ptr, size_t len);
 __attribute__((import_module(PB_HOST_MODULE), import_name("now-ms")))
 uint64_t pb_raw_now_ms(void);
+__attribute__((import_module(PB_HOST_MODULE), import_name("channel-set-data")))
+int32_t pb_raw_channel_set_data(uint32_t ch, const void *ptr, size_t len);
+
+/** Return area of a host call that returns a `list<u8>`: the broker writes pointer and length. */
+typedef struct pb_list_result {
+    uint8_t *ptr;
+    size_t len;
+} pb_list_result;
+
+__attribute__((import_module(PB_HOST_MODULE), import_name("channel-get-data")))
+void pb_raw_channel_get_data(uint32_t ch, pb_list_result *ret);
 
 size_t pb_strlen(const char *s);
 
@@ -186,10 +200,30 @@ static inline void pb_log(pb_log_level level, const char *message) {
 /** Wall-clock milliseconds since the Unix epoch, as the broker sees it. */
 static inline uint64_t pb_now_ms(void) { return pb_raw_now_ms(); }
 
+/**
+ * Stores the `len` bytes at `data` as the channel's data, replacing what was stored (`len` 0
+ * clears it). Channel data is kept by the broker, not in plugin memory: it survives a trap (read it
+ * back in `pb_on_connect` when `peer->resumed`) and a hot swap, and goes when the channel ends (it
+ * is still readable in `pb_on_broken`). The broker copies the bytes before returning.
+ * Returns false, and keeps what was stored, when `len` is above `--channel-data-max-bytes` (default
+ * 4096) or the channel is dead or ending (inside its `pb_on_broken`).
+ */
+static inline bool pb_channel_set_data(pb_channel ch, const void *data, size_t len) {
+    return pb_raw_channel_set_data(ch, data, len) != 0;
+}
+
+/**
+ * The channel's data, as last stored with `pb_channel_set_data`: a block of `*len` bytes followed by
+ * a NUL byte, which the caller owns and frees with `pb_free`. `*len` is 0 when nothing was stored or
+ * the channel is dead (the block then holds just the NUL). Never NULL: the broker allocates the
+ * block through `cabi_realloc` during the call, and a plugin whose memory cannot grow traps there.
+ */
+uint8_t *pb_channel_get_data(pb_channel ch, size_t *len);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Groups (WIT interface `groups`): named sets of channels, one frame to all members            */
 
-#define PB_GROUPS_MODULE "plugbroker:plugin/groups@0.1.0"
+#define PB_GROUPS_MODULE "plugbroker:plugin/groups@0.2.0"
 
 __attribute__((import_module(PB_GROUPS_MODULE), import_name("group-join")))
 int32_t pb_raw_group_join(const char *group, size_t group_len, uint32_t ch);
@@ -232,7 +266,7 @@ static inline uint32_t pb_group_size(const char *group) {
 /* ------------------------------------------------------------------------------------------ */
 /* Upstreams (WIT interface `upstreams`): channels to other servers, by logical service name    */
 
-#define PB_UPSTREAMS_MODULE "plugbroker:plugin/upstreams@0.1.0"
+#define PB_UPSTREAMS_MODULE "plugbroker:plugin/upstreams@0.2.0"
 
 __attribute__((import_module(PB_UPSTREAMS_MODULE), import_name("upstream-open")))
 uint32_t pb_raw_upstream_open(const char *service, size_t service_len, const char *key, size_t key_len);
@@ -251,7 +285,7 @@ static inline pb_channel pb_upstream_open(const char *service, const char *key) 
 /* ------------------------------------------------------------------------------------------ */
 /* Timers (WIT interface `timers` and world `timed-plugin`)                                   */
 
-#define PB_TIMERS_MODULE "plugbroker:plugin/timers@0.1.0"
+#define PB_TIMERS_MODULE "plugbroker:plugin/timers@0.2.0"
 
 __attribute__((import_module(PB_TIMERS_MODULE), import_name("timer-set")))
 int32_t pb_raw_timer_set(uint64_t token, uint32_t delay_ms, int32_t repeat);

@@ -78,15 +78,17 @@ PB_EXPORT("stop") void pb_export_stop(void) {
 }
 
 PB_EXPORT("handle-connect") int32_t pb_export_handle_connect(uint32_t ch, char *address, size_t address_len,
-                                                            uint32_t port, uint32_t transport, uint32_t resumed) {
+                                                            uint32_t port, uint32_t transport, uint32_t secure,
+                                                            uint32_t resumed) {
     /* Out-of-range discriminants are a host bug; trap like the canonical ABI does. */
-    if (transport > PB_TRANSPORT_WEBSOCKET || resumed > 1 || port > 0xffff) __builtin_trap();
+    if (transport > PB_TRANSPORT_WEBSOCKET || secure > 1 || resumed > 1 || port > 0xffff) __builtin_trap();
     address[address_len] = '\0';
     pb_peer_info peer = {
         .address = address,
         .address_len = address_len,
         .port = (uint16_t)port,
         .transport = (pb_transport_kind)transport,
+        .secure = secure != 0,
         .resumed = resumed != 0,
     };
     bool accepted = pb_on_connect(ch, &peer);
@@ -118,11 +120,25 @@ PB_EXPORT("handle-broken") void pb_export_handle_broken(uint32_t ch, uint32_t re
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Host calls that return a list                                                              */
+
+uint8_t *pb_channel_get_data(pb_channel ch, size_t *len) {
+    /* The broker allocates the bytes through cabi_realloc (one byte more: room for the NUL). */
+    pb_list_result result = {NULL, 0};
+    pb_raw_channel_get_data(ch, &result);
+    if (result.ptr == NULL) __builtin_trap(); /* a host that skipped cabi_realloc: a host bug */
+    result.ptr[result.len] = 0;
+    *len = result.len;
+    return result.ptr;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 const char *pb_close_reason_name(pb_close_reason reason) {
     static const char *const names[PB_CLOSE_REASON_COUNT] = {
         "peer-closed",   "protocol-error", "closed-by-plugin", "refused-by-plugin", "heartbeat-timeout",
         "auth-timeout",  "rate-limited",   "slow-consumer",    "plugin-failed",     "shutdown",
+        "closed-by-operator",
     };
     return (unsigned)reason < PB_CLOSE_REASON_COUNT ? names[reason] : "unknown";
 }

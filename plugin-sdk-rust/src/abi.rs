@@ -7,7 +7,7 @@
 use alloc::alloc::{alloc, dealloc, realloc, Layout};
 use core::ptr::NonNull;
 
-#[link(wasm_import_module = "plugbroker:plugin/host@0.1.0")]
+#[link(wasm_import_module = "plugbroker:plugin/host@0.2.0")]
 extern "C" {
     #[link_name = "channel-send"]
     fn host_channel_send(channel: u32, ptr: *const u8, len: usize) -> i32;
@@ -19,9 +19,20 @@ extern "C" {
     fn host_log(level: i32, ptr: *const u8, len: usize);
     #[link_name = "now-ms"]
     fn host_now_ms() -> u64;
+    #[link_name = "channel-set-data"]
+    fn host_channel_set_data(channel: u32, ptr: *const u8, len: usize) -> i32;
+    #[link_name = "channel-get-data"]
+    fn host_channel_get_data(channel: u32, ret: *mut ListResult);
 }
 
-#[link(wasm_import_module = "plugbroker:plugin/groups@0.1.0")]
+/// Return area of a host call that returns a `list<u8>`: the broker writes pointer and length.
+#[repr(C)]
+struct ListResult {
+    ptr: *mut u8,
+    len: usize,
+}
+
+#[link(wasm_import_module = "plugbroker:plugin/groups@0.2.0")]
 extern "C" {
     #[link_name = "group-join"]
     fn host_group_join(group: *const u8, group_len: usize, channel: u32) -> i32;
@@ -33,7 +44,7 @@ extern "C" {
     fn host_group_size(group: *const u8, group_len: usize) -> u32;
 }
 
-#[link(wasm_import_module = "plugbroker:plugin/timers@0.1.0")]
+#[link(wasm_import_module = "plugbroker:plugin/timers@0.2.0")]
 extern "C" {
     #[link_name = "timer-set"]
     fn host_timer_set(token: u64, delay_ms: u32, repeat: i32) -> i32;
@@ -41,7 +52,7 @@ extern "C" {
     fn host_timer_cancel(token: u64) -> i32;
 }
 
-#[link(wasm_import_module = "plugbroker:plugin/upstreams@0.1.0")]
+#[link(wasm_import_module = "plugbroker:plugin/upstreams@0.2.0")]
 extern "C" {
     #[link_name = "upstream-open"]
     fn host_upstream_open(service: *const u8, service_len: usize, key: *const u8, key_len: usize) -> u32;
@@ -105,6 +116,29 @@ pub(crate) fn log(level: i32, message: &str) {
 /// `now-ms`.
 pub(crate) fn now_ms() -> u64 {
     unsafe { host_now_ms() }
+}
+
+/// `channel-set-data`: true when stored. The host copies the bytes during the call.
+pub(crate) fn channel_set_data(channel: u32, data: &[u8]) -> bool {
+    unsafe { host_channel_set_data(channel, data.as_ptr(), data.len()) != 0 }
+}
+
+/// `channel-get-data`. The broker allocates the bytes through `cabi_realloc(0, 0, 1, len)` during
+/// the call: a global-allocator block of `Layout(len, 1)`, which the returned `Vec` adopts.
+pub(crate) fn channel_get_data(channel: u32) -> alloc::vec::Vec<u8> {
+    let mut result = ListResult { ptr: core::ptr::null_mut(), len: 0 };
+    unsafe {
+        host_channel_get_data(channel, &mut result);
+        if result.len == 0 {
+            // A zero-size `cabi_realloc` hands out a dangling pointer that owns nothing.
+            return alloc::vec::Vec::new();
+        }
+        if result.ptr.is_null() {
+            trap();
+        }
+        // Sound: allocated by `cabi_realloc` with Layout(len, 1), what a Vec<u8> of capacity `len` owns.
+        alloc::vec::Vec::from_raw_parts(result.ptr, result.len, result.len)
+    }
 }
 
 /// Traps: the canonical ABI's answer to a value outside its type (a host bug).
@@ -232,19 +266,21 @@ pub mod exports {
         START_RESULT.as_ptr() as *const u8
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub unsafe fn handle_connect<P: Plugin>(
-        plugin: &mut P, channel: u32, address_ptr: *mut u8, address_len: usize, port: u32, transport: u32, resumed: u32,
+        plugin: &mut P, channel: u32, address_ptr: *mut u8, address_len: usize, port: u32, transport: u32, secure: u32,
+        resumed: u32,
     ) -> u32 {
         let transport = match transport {
             0 => TransportKind::Tcp,
             1 => TransportKind::Websocket,
             _ => trap(),
         };
-        if port > u16::MAX as u32 || resumed > 1 {
+        if port > u16::MAX as u32 || secure > 1 || resumed > 1 {
             trap();
         }
         with_str(address_ptr, address_len, |address| {
-            let peer = PeerInfo { address, port: port as u16, transport, resumed: resumed != 0 };
+            let peer = PeerInfo { address, port: port as u16, transport, secure: secure != 0, resumed: resumed != 0 };
             plugin.on_connect(Channel::from_id(channel), &peer) as u32
         })
     }

@@ -1,6 +1,7 @@
 //! [`Channel`]: one peer connection, as plugin code sees it.
 
 use crate::abi;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// A connection to one peer (WIT `channel`, a non-zero `u32` handle). `Copy`, free to keep, and
@@ -44,6 +45,25 @@ impl Channel {
     /// who it is. Returns false when the channel is dead or closing.
     pub fn authenticate(self) -> bool {
         abi::channel_authenticate(self.0)
+    }
+
+    /// Stores `data` as the channel's data, replacing what was stored (empty clears it). Channel
+    /// data is kept by the broker, not in plugin memory: it survives a trap (read it back in
+    /// [`Plugin::on_connect`](crate::Plugin::on_connect) when `peer.resumed`) and a hot swap, and
+    /// goes when the channel ends (it is still readable in `on_broken`). The broker copies the
+    /// bytes before returning.
+    ///
+    /// Returns false, and keeps what was stored, when `data` is above `--channel-data-max-bytes`
+    /// (default 4096) or the channel is dead or ending (inside its `on_broken`).
+    pub fn set_data(self, data: &[u8]) -> bool {
+        abi::channel_set_data(self.0, data)
+    }
+
+    /// The channel's data, as last stored with [`set_data`](Channel::set_data); empty when nothing
+    /// was stored or the channel is dead. The broker writes the bytes straight into the returned
+    /// vector's allocation (one allocation, one copy).
+    pub fn get_data(self) -> Vec<u8> {
+        abi::channel_get_data(self.0)
     }
 }
 

@@ -111,9 +111,10 @@ macro_rules! export_plugin {
 
             #[export_name = "handle-connect"]
             unsafe extern "C" fn __plugbroker_handle_connect(
-                channel: u32, address_ptr: *mut u8, address_len: usize, port: u32, transport: u32, resumed: u32,
+                channel: u32, address_ptr: *mut u8, address_len: usize, port: u32, transport: u32, secure: u32,
+                resumed: u32,
             ) -> u32 {
-                $crate::__abi::handle_connect(plugin(), channel, address_ptr, address_len, port, transport, resumed)
+                $crate::__abi::handle_connect(plugin(), channel, address_ptr, address_len, port, transport, secure, resumed)
             }
 
             #[export_name = "handle-msg"]

@@ -26,6 +26,8 @@ pub enum CloseReason {
     PluginFailed = 8,
     /// The broker is shutting down.
     Shutdown = 9,
+    /// An operator closed the channel through the broker's admin API.
+    ClosedByOperator = 10,
 }
 
 impl CloseReason {
@@ -43,6 +45,7 @@ impl CloseReason {
             7 => SlowConsumer,
             8 => PluginFailed,
             9 => Shutdown,
+            10 => ClosedByOperator,
             _ => return None,
         })
     }
@@ -61,6 +64,7 @@ impl CloseReason {
             SlowConsumer => "slow-consumer",
             PluginFailed => "plugin-failed",
             Shutdown => "shutdown",
+            ClosedByOperator => "closed-by-operator",
         }
     }
 }
@@ -86,7 +90,7 @@ pub enum LogLevel {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[repr(u8)]
 pub enum TransportKind {
-    /// Raw TCP speaking `<length>\n<body>` frames.
+    /// TCP, in clear or over TLS (see [`PeerInfo::secure`]), with length-prefixed frames.
     Tcp = 0,
     /// WebSocket; one WebSocket message is one frame.
     Websocket = 1,
@@ -102,7 +106,10 @@ pub struct PeerInfo<'a> {
     pub port: u16,
     /// The transport the peer uses.
     pub transport: TransportKind,
-    /// True when the connection was already open and this fresh instance (after a trap) is told
-    /// about it before its next message: state kept by the previous instance is gone.
+    /// True when the connection is encrypted (a `tls://` or `wss://` listener).
+    pub secure: bool,
+    /// True when the connection was already open and this fresh instance (after a trap, or a new
+    /// plugin version) is told about it before its next message: state kept by the previous
+    /// instance is gone, except the channel data ([`Channel::get_data`](crate::Channel::get_data)).
     pub resumed: bool,
 }

@@ -57,6 +57,13 @@ let payloadCapacity: usize = <usize>payloadView.byteLength;
 /** True from `cabi_realloc` handing out the payload buffer until `liftBytes` takes it back. */
 let payloadLent = false;
 
+/**
+ * True while a host call that returns a `list<u8>` (`channel-get-data`) runs: the host allocates
+ * the result through `cabi_realloc` during the call, and that block must be a fresh one the plugin
+ * keeps, never the payload buffer (which may hold the frame `onMessage` is handling).
+ */
+let receiving = false;
+
 /** Replaces the recycled payload buffer (and its view) by one of at least `size` bytes. */
 function growPayloadBuffer(size: usize): void {
   let capacity = payloadCapacity << 1;
@@ -78,8 +85,8 @@ function growPayloadBuffer(size: usize): void {
 /**
  * Canonical-ABI allocator, called by the host to lower `list<u8>` and `string` arguments.
  *
- * `(0, 0, 1, size)` with `size` up to 64 KiB returns the recycled payload buffer (grown if needed).
- * Otherwise `(0, 0, align, size)` allocates a fresh managed block: a `String` when `align` is 2
+ * `(0, 0, 1, size)` with `size` up to 64 KiB returns the recycled payload buffer (grown if needed),
+ * except during a host call that returns a list (`beginListResult`). Otherwise `(0, 0, align, size)` allocates a fresh managed block: a `String` when `align` is 2
  * (only UTF-16 strings ask for 2 in this world), an `ArrayBuffer` otherwise. A non-zero `oldPtr`
  * resizes the pending block in place when it is that block, and copies `min(oldSize, newSize)`
  * bytes into a fresh block otherwise.
@@ -89,7 +96,7 @@ function growPayloadBuffer(size: usize): void {
 export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: usize): usize {
   // Hot path: one per frame. `payloadLent` is still set only if the host allocated twice for one
   // call (or abandoned a call): the second block must not alias the first, so it takes the slow path.
-  if (oldPtr == 0 && align == 1 && !payloadLent && newSize <= MAX_KEPT_PAYLOAD_BYTES) {
+  if (oldPtr == 0 && align == 1 && !payloadLent && !receiving && newSize <= MAX_KEPT_PAYLOAD_BYTES) {
     if (newSize > payloadCapacity) growPayloadBuffer(newSize);
     payloadLent = true;
     return payloadData;
@@ -185,6 +192,33 @@ export function liftString(ptr: usize, len: usize): string {
 @inline export function liftEnum(value: u32, caseCount: u32): i32 {
   if (value >= caseCount) throw new Error(E_BAD_ENUM);
   return <i32>value;
+}
+
+/** Return area of host calls that return a `list<u8>`: ptr at +0, len at +4. */
+const LIST_RESULT_AREA: usize = memory.data(8, 4);
+
+/**
+ * Prepares a host call that returns a `list<u8>`: the next `cabi_realloc` allocates a fresh block.
+ * @returns the return-area pointer to pass to the import.
+ */
+export function beginListResult(): usize {
+  receiving = true;
+  return LIST_RESULT_AREA;
+}
+
+/**
+ * Lifts the `list<u8>` the host wrote to the return area into an `ArrayBuffer` the plugin owns:
+ * the block `cabi_realloc` just allocated, without a copy; a copy for any other pointer.
+ */
+export function endListResult(): ArrayBuffer {
+  receiving = false;
+  let ptr = <usize>load<u32>(LIST_RESULT_AREA);
+  let len = <usize>load<u32>(LIST_RESULT_AREA, 4);
+  let block = takePending(ptr, idof<ArrayBuffer>(), len);
+  if (block != 0 && <usize>headerOf(block).rtSize == len) return changetype<ArrayBuffer>(block);
+  let copy = new ArrayBuffer(<i32>len);
+  memory.copy(changetype<usize>(copy), ptr, len);
+  return copy;
 }
 
 // ---------------------------------------------------------------------------------------------

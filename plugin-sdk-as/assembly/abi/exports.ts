@@ -31,12 +31,13 @@ export function stop(): void {
 
 /** WIT `handle-connect: func(channel, peer: peer-info) -> bool` (renamed by the build). */
 export function handle_connect(
-  channel: u32, addressPtr: usize, addressLen: usize, port: u32, transport: u32, resumed: u32,
+  channel: u32, addressPtr: usize, addressLen: usize, port: u32, transport: u32, secure: u32, resumed: u32,
 ): bool {
   let peer = new PeerInfo(
     liftString(addressPtr, addressLen),
     <u16>port,
     <TransportKind>liftEnum(transport, TRANSPORT_KIND_COUNT),
+    secure != 0,
     resumed != 0,
   );
   return registeredPlugin().onConnect(Channel.fromId(channel), peer);

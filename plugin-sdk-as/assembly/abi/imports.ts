@@ -11,12 +11,12 @@
  * @returns non-zero when queued, 0 when the channel is unknown, dead, closing or full.
  */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/host@0.1.0", "channel-send")
+@external("plugbroker:plugin/host@0.2.0", "channel-send")
 export declare function channelSend(channel: u32, ptr: usize, len: usize): i32;
 
 /** `channel-close`: closes `channel` once its queued frames are written. */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/host@0.1.0", "channel-close")
+@external("plugbroker:plugin/host@0.2.0", "channel-close")
 export declare function channelClose(channel: u32): void;
 
 /**
@@ -24,7 +24,7 @@ export declare function channelClose(channel: u32): void;
  * @returns non-zero when done, 0 when the channel is unknown, dead or closing.
  */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/host@0.1.0", "channel-authenticate")
+@external("plugbroker:plugin/host@0.2.0", "channel-authenticate")
 export declare function channelAuthenticate(channel: u32): i32;
 
 /**
@@ -32,51 +32,68 @@ export declare function channelAuthenticate(channel: u32): i32;
  * `ptr` points at UTF-16 code units and `len` counts code units, not bytes.
  */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/host@0.1.0", "log")
+@external("plugbroker:plugin/host@0.2.0", "log")
 export declare function log(level: i32, ptr: usize, len: usize): void;
 
 /** `now-ms`: wall-clock milliseconds since the Unix epoch. */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/host@0.1.0", "now-ms")
+@external("plugbroker:plugin/host@0.2.0", "now-ms")
 export declare function nowMs(): u64;
+
+/**
+ * `channel-set-data`: stores the `len` bytes at `ptr` as the channel's data (the host copies them).
+ * @returns non-zero when stored, 0 when too large or the channel is unknown, dead or ending.
+ */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/host@0.2.0", "channel-set-data")
+export declare function channelSetData(channel: u32, ptr: usize, len: usize): i32;
+
+/**
+ * `channel-get-data`: writes the data's (ptr, len) to the 8-byte area at `retptr`. The host
+ * allocates the bytes through `cabi_realloc(0, 0, 1, len)` during the call; see
+ * `abi/canonical.ts` (`liftReturnedBytes`).
+ */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/host@0.2.0", "channel-get-data")
+export declare function channelGetData(channel: u32, retptr: usize): void;
 
 // Interface `groups` (wit/plugin.wit). Group names are UTF-16: (ptr, len in code units).
 
 /** `group-join`: adds `channel` to the group. @returns non-zero when it is a member now. */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/groups@0.1.0", "group-join")
+@external("plugbroker:plugin/groups@0.2.0", "group-join")
 export declare function groupJoin(namePtr: usize, nameLen: usize, channel: u32): i32;
 
 /** `group-leave`: removes `channel` from the group. @returns non-zero when it was a member. */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/groups@0.1.0", "group-leave")
+@external("plugbroker:plugin/groups@0.2.0", "group-leave")
 export declare function groupLeave(namePtr: usize, nameLen: usize, channel: u32): i32;
 
 /** `group-send`: one frame to every member but `except` (0: none). @returns deliveries queued. */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/groups@0.1.0", "group-send")
+@external("plugbroker:plugin/groups@0.2.0", "group-send")
 export declare function groupSend(namePtr: usize, nameLen: usize, ptr: usize, len: usize, except: u32): u32;
 
 /** `group-size`: members of the group. */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/groups@0.1.0", "group-size")
+@external("plugbroker:plugin/groups@0.2.0", "group-size")
 export declare function groupSize(namePtr: usize, nameLen: usize): u32;
 
 // Interface `timers` (wit/plugin.wit); timers fire through `handle-timer` (abi/timer-exports.ts).
 
 /** `timer-set`: arms timer `token`. @returns non-zero when armed. */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/timers@0.1.0", "timer-set")
+@external("plugbroker:plugin/timers@0.2.0", "timer-set")
 export declare function timerSet(token: u64, delayMs: u32, repeat: i32): i32;
 
 /** `timer-cancel`: disarms timer `token`. @returns non-zero when it was armed. */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/timers@0.1.0", "timer-cancel")
+@external("plugbroker:plugin/timers@0.2.0", "timer-cancel")
 export declare function timerCancel(token: u64): i32;
 
 // Interface `upstreams` (wit/plugin.wit). Strings are UTF-16: (ptr, len in code units).
 
 /** `upstream-open`: a channel to a node of `service` (0: unknown service or every node ejected). */
 // @ts-ignore: decorator
-@external("plugbroker:plugin/upstreams@0.1.0", "upstream-open")
+@external("plugbroker:plugin/upstreams@0.2.0", "upstream-open")
 export declare function upstreamOpen(servicePtr: usize, serviceLen: usize, keyPtr: usize, keyLen: usize): u32;
