@@ -3,7 +3,7 @@
  * start/stop lifecycle.
  */
 import type { Logger } from 'pino';
-import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
+import { planReload, resolveOptions, type BrokerOptions, type ReloadPlan, type ResolvedOptions } from './config.js';
 import { Admission } from './connection/admission.js';
 import { tickClock } from './connection/clock.js';
 import { Connection, type ConnectionEvents, type ConnectionPolicy } from './connection/connection.js';
@@ -28,7 +28,8 @@ import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
 import type { AcceptGate } from './transport/accept-gate.js';
 import { openListener, type Listener } from './transport/listeners.js';
-import type { ListenScheme } from './transport/listen-url.js';
+import { isSecureScheme, type ListenScheme } from './transport/listen-url.js';
+import { loadTlsCredentials, type TlsCredentials } from './transport/tls-credentials.js';
 import type { Transport } from './transport/transport.js';
 
 /** Counters of what happened since start. */
@@ -60,7 +61,7 @@ export interface BrokerStats {
 
 /** A running broker. Create with `createBroker`. */
 export class Broker implements ConnectionEvents, RuntimeOwner {
-  readonly options: Readonly<ResolvedOptions>;
+  #options: ResolvedOptions;
   readonly log: Logger;
   readonly #registry = new ConnectionRegistry();
   readonly #router = new Router(this.#registry);
@@ -80,15 +81,17 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
-  readonly #policy: ConnectionPolicy;
+  #policy: ConnectionPolicy;
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
+  /** Certificate and key of the tls:// and wss:// listeners, read once (resolveOptions checked them). */
+  readonly #tls: TlsCredentials | undefined;
   readonly #upstreams: Upstreams;
   #sweeper: NodeJS.Timeout | undefined;
 
-  /** Validates options; nothing is opened until `start`. */
-  constructor(opts: BrokerOptions) {
-    this.options = resolveOptions(opts);
+  /** Validates options (unless `resolveOptions` made them); nothing is opened until `start`. */
+  constructor(opts: BrokerOptions | ResolvedOptions) {
+    this.#options = resolveOptions(opts);
     this.log = this.options.logger ?? createLogger({ level: this.options.logLevel });
     const o = this.options;
     this.#policy = Object.freeze({
@@ -103,12 +106,36 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       preAuthMaxFrames: o.preAuthMaxFrames,
       preAuthMaxBytes: o.preAuthMaxBytes,
     });
+    this.#tls = o.listen.some((l) => isSecureScheme(l.scheme)) ? loadTlsCredentials(o.tlsCert!, o.tlsKey!) : undefined;
     this.#heartbeat = Object.freeze({ pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs, authDeadlineMs: o.authDeadlineMs });
     this.#admission = new Admission({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
     // Upstream channels: the client framing and size limits, but no rate limit or auth gate (the
     // broker chose to talk to these nodes).
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
     this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this, policy: upstreamPolicy, arena: this.#arena, log: this.log });
+  }
+
+  /** The options the broker runs with (`reconfigure` may change the reloadable ones). */
+  get options(): ResolvedOptions {
+    return this.#options;
+  }
+
+  /**
+   * Applies a new configuration (SIGHUP with a config file) as far as a running broker can, by each
+   * option's reload class (host/config/schema.ts): `live` options now — log level, rate limits and
+   * connection caps for connections accepted from now on, upstream services for channels opened
+   * from now on; `swap` options (plugin, pluginConfig) with the next `reloadPlugin()`; `restart`
+   * options not at all (they keep their running value; the plan lists them).
+   * @throws {InvalidOptionError | UnknownOptionError} when `opts` is invalid; nothing changes then.
+   */
+  reconfigure(opts: BrokerOptions | ResolvedOptions): ReloadPlan {
+    const plan = planReload(this.#options, resolveOptions(opts));
+    const o = (this.#options = plan.next);
+    if (plan.live.includes('logLevel') && o.logger === undefined) this.log.level = o.logLevel;
+    this.#policy = Object.freeze({ ...this.#policy, rateFrames: o.rateFrames, rateBytes: o.rateBytes, rateBurst: o.rateBurst, rateAction: o.rateAction });
+    this.#admission.setPolicy({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
+    if (plan.live.includes('upstream')) this.#upstreams.setServices(o.upstream);
+    return plan;
   }
 
   /** Address the first listener is bound to (after `start`). */
@@ -163,7 +190,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
           onError: (err) => this.log.error({ err, listener: spec.scheme }, 'listener error'),
           backlog: o.listenBacklog,
           handshakeTimeoutMs: o.handshakeTimeoutMs,
-          tls: o.tlsCredentials,
+          tls: this.#tls,
           wsCompression: o.wsCompression,
           wsAllowedOrigins: o.wsAllowedOrigins,
           maxFrameBytes: o.maxFrameBytes,
@@ -423,7 +450,7 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Creates a broker (validating `opts` at once); call `start()` to serve. */
-export function createBroker(opts: BrokerOptions): Broker {
+/** Creates a broker (validating `opts` at once, unless `resolveOptions` made them); call `start()` to serve. */
+export function createBroker(opts: BrokerOptions | ResolvedOptions): Broker {
   return new Broker(opts);
 }

@@ -40,9 +40,14 @@ const EXPECTED = 'a URL tcp://host:port, tls://host:port (either with ?framing=d
  * @throws {InvalidOptionError} (option `listen`) naming what is wrong.
  */
 export function parseListenUrl(text: string): ListenerSpec {
-  const bad = (why: string): never => {
-    throw new InvalidOptionError('listen', text, `${EXPECTED}: ${why}`);
-  };
+  const r = tryParseListenUrl(text);
+  if ('problem' in r) throw new InvalidOptionError('listen', text, r.problem);
+  return r;
+}
+
+/** Parses one `--listen` URL, or says what it must be instead (`problem` completes "must be …"). */
+export function tryParseListenUrl(text: unknown): ListenerSpec | { problem: string } {
+  const bad = (why: string) => ({ problem: `${EXPECTED}: ${why}` });
   if (typeof text !== 'string') return bad('not a string');
   let url: URL;
   try {
@@ -52,24 +57,25 @@ export function parseListenUrl(text: string): ListenerSpec {
   }
   const scheme = url.protocol.slice(0, -1) as ListenScheme;
   if (!(LISTEN_SCHEMES as readonly string[]).includes(scheme)) return bad(`unknown scheme ${url.protocol}//`);
-  if (url.username !== '' || url.password !== '') bad('no user or password');
-  if (url.hash !== '') bad('no #fragment');
+  if (url.username !== '' || url.password !== '') return bad('no user or password');
+  if (url.hash !== '') return bad('no #fragment');
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  if (host === '') bad('a host is needed');
+  if (host === '') return bad('a host is needed');
   const ws = isWebSocketScheme(scheme);
   // WHATWG URL drops a ws port equal to the scheme's default (80, 443): that is what it means.
-  const port = url.port !== '' ? Number(url.port) : scheme === 'ws' ? 80 : scheme === 'wss' ? 443 : bad('a port is needed (0 picks a free one)');
+  if (url.port === '' && !ws) return bad('a port is needed (0 picks a free one)');
+  const port = url.port !== '' ? Number(url.port) : scheme === 'ws' ? 80 : 443;
   let framing: FramingName = 'decimal';
   const params = [...url.searchParams];
   if (ws) {
-    if (url.search !== '') bad(`a ${scheme}:// listener takes no query (each WebSocket message is one frame)`);
+    if (url.search !== '') return bad(`a ${scheme}:// listener takes no query (each WebSocket message is one frame)`);
   } else {
-    if (url.pathname !== '' && url.pathname !== '/') bad(`a ${scheme}:// listener has no path`);
+    if (url.pathname !== '' && url.pathname !== '/') return bad(`a ${scheme}:// listener has no path`);
     for (const [key, value] of params) {
-      if (key !== 'framing') bad(`unknown query parameter '${key}' (only framing=decimal|binary)`);
-      if (!(FRAMINGS as readonly string[]).includes(value)) bad(`framing must be ${FRAMINGS.join(' or ')}, got '${value}'`);
+      if (key !== 'framing') return bad(`unknown query parameter '${key}' (only framing=decimal|binary)`);
+      if (!(FRAMINGS as readonly string[]).includes(value)) return bad(`framing must be ${FRAMINGS.join(' or ')}, got '${value}'`);
     }
-    if (params.length > 1) bad('framing given more than once');
+    if (params.length > 1) return bad('framing given more than once');
     if (params.length === 1) framing = params[0][1] as FramingName;
   }
   return Object.freeze({ scheme, host, port, path: ws ? url.pathname || '/' : '', framing });

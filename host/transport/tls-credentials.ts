@@ -18,12 +18,43 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function readPem(option: 'tlsCert' | 'tlsKey', path: string, what: string): Buffer {
+/** What is wrong with a certificate and key, by the option to blame; `problem` completes "must be …". */
+export interface TlsCredentialsProblem {
+  readonly option: 'tlsCert' | 'tlsKey';
+  readonly path: string;
+  readonly problem: string;
+}
+
+/** Reads and checks a certificate and its key; the credentials, or the first problem. */
+export function tryLoadTlsCredentials(certPath: string, keyPath: string): TlsCredentials | TlsCredentialsProblem {
+  let cert: Buffer;
+  let key: Buffer;
   try {
-    return readFileSync(path);
+    cert = readFileSync(certPath);
   } catch (err) {
-    throw new InvalidOptionError(option, path, `a readable ${what} file (${reason(err)})`);
+    return { option: 'tlsCert', path: certPath, problem: `a readable PEM certificate file (${reason(err)})` };
   }
+  try {
+    key = readFileSync(keyPath);
+  } catch (err) {
+    return { option: 'tlsKey', path: keyPath, problem: `a readable PEM private key file (${reason(err)})` };
+  }
+  try {
+    new X509Certificate(cert);
+  } catch (err) {
+    return { option: 'tlsCert', path: certPath, problem: `a PEM certificate that loads (${reason(err)})` };
+  }
+  try {
+    createPrivateKey(key);
+  } catch (err) {
+    return { option: 'tlsKey', path: keyPath, problem: `an unencrypted PEM private key that loads (${reason(err)})` };
+  }
+  try {
+    tls.createSecureContext({ cert, key });
+  } catch (err) {
+    return { option: 'tlsKey', path: keyPath, problem: `the private key of the certificate in '${certPath}' (${reason(err)})` };
+  }
+  return Object.freeze({ cert, key });
 }
 
 /**
@@ -32,22 +63,7 @@ function readPem(option: 'tlsCert' | 'tlsKey', path: string, what: string): Buff
  *   does not match the certificate.
  */
 export function loadTlsCredentials(certPath: string, keyPath: string): TlsCredentials {
-  const cert = readPem('tlsCert', certPath, 'PEM certificate');
-  const key = readPem('tlsKey', keyPath, 'PEM private key');
-  try {
-    new X509Certificate(cert);
-  } catch (err) {
-    throw new InvalidOptionError('tlsCert', certPath, `a PEM certificate that loads (${reason(err)})`);
-  }
-  try {
-    createPrivateKey(key);
-  } catch (err) {
-    throw new InvalidOptionError('tlsKey', keyPath, `an unencrypted PEM private key that loads (${reason(err)})`);
-  }
-  try {
-    tls.createSecureContext({ cert, key });
-  } catch (err) {
-    throw new InvalidOptionError('tlsKey', keyPath, `the private key of the certificate in '${certPath}' (${reason(err)})`);
-  }
-  return Object.freeze({ cert, key });
+  const r = tryLoadTlsCredentials(certPath, keyPath);
+  if ('problem' in r) throw new InvalidOptionError(r.option, r.path, r.problem);
+  return r;
 }

@@ -41,10 +41,17 @@ export interface SpawnedBroker {
   kill(): void;
 }
 
-/** Runs `broker serve <args>` as a child process and waits for its `listening` line. */
-export async function spawnBroker(args: string[], deadlineMs = 15_000): Promise<SpawnedBroker> {
-  const portArgs = args.includes('--listen') ? [] : ['--port', '0'];
-  const proc = spawn(process.execPath, [BROKER_BIN, 'serve', ...portArgs, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `broker serve <args>` as a child process and waits for its `listening` line. `--port 0`
+ * goes first unless `opts.port` is false (a config file then sets the port) or `args` has `--listen`.
+ */
+export async function spawnBroker(args: string[], deadlineMs = 15_000, opts: { env?: NodeJS.ProcessEnv; port?: false } = {}): Promise<SpawnedBroker> {
+  const portArgs = opts.port === false || args.includes('--listen') ? [] : ['--port', '0'];
+  const proc = spawn(process.execPath, [BROKER_BIN, 'serve', ...portArgs, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+  });
   const lines: LogLine[] = [];
   let stderr = '';
   let buffered = '';
