@@ -10,29 +10,25 @@ import { Connection, type ConnectionEvents, type ConnectionPolicy } from './conn
 import { sweepHeartbeats, sweepIntervalMs, type HeartbeatPolicy } from './connection/heartbeat.js';
 import { ConnectionRegistry } from './connection/registry.js';
 import { OutboundArena } from './connection/outbound-arena.js';
-import type { FrameError, PluginFailedError } from './errors.js';
 import { CLOSE_LINGER_MS } from './limits.js';
-import { createGroupsImports } from './host-api/groups.js';
-import { createHostImports, type HostImports } from './host-api/host.js';
-import { createTimersImports } from './host-api/timers.js';
-import { createUpstreamsImports } from './host-api/upstreams.js';
+import { createBrokerHostImports } from './host-api/host-imports.js';
 import { createLogger } from './log.js';
-import { loadPlugin } from './plugin/loader.js';
-import type { PluginHealth } from './plugin/health.js';
-import { swapRuntime, type SwapResult } from './plugin/hot-swap.js';
-import type { PluginSpec } from './plugin/plugin-spec.js';
-import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/runtime.js';
+import { loadPlugin } from './plugin/load/loader.js';
+import type { PluginSpec } from './plugin/load/plugin-spec.js';
+import type { PluginHealth } from './plugin/runtime/health.js';
+import { swapRuntime, type SwapResult } from './plugin/runtime/hot-swap.js';
+import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/runtime/runtime.js';
+import { createRuntimeServices } from './plugin/runtime/runtime-services.js';
 import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world.js';
 import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
 import type { AcceptGate } from './transport/accept-gate.js';
-import { openListener, type Listener } from './transport/listeners.js';
 import { isSecureScheme, type ListenScheme } from './transport/listen-url.js';
+import { openListener, type Listener } from './transport/listeners.js';
 import { loadTlsCredentials, type TlsCredentials } from './transport/tls-credentials.js';
 import type { Transport } from './transport/transport.js';
 
-/** Counters of what happened since start. */
 /** One bound listener, as `Broker.listeners` reports it. */
 export interface ListenerInfo {
   /** The listener's URL with the port actually bound (`ws://127.0.0.1:40123/chat`). */
@@ -42,6 +38,7 @@ export interface ListenerInfo {
   readonly port: number;
 }
 
+/** Counters of what happened since start. */
 export interface BrokerStats {
   /** TCP connections accepted by the listeners (before any handshake or cap). */
   accepted: number;
@@ -60,7 +57,7 @@ export interface BrokerStats {
 }
 
 /** A running broker. Create with `createBroker`. */
-export class Broker implements ConnectionEvents, RuntimeOwner {
+export class Broker {
   #options: ResolvedOptions;
   readonly log: Logger;
   readonly #registry = new ConnectionRegistry();
@@ -78,14 +75,14 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     release: (ip) => this.#admission.release(ip),
     refuse: (reason) => this.#admission.refuse(reason),
   };
+  /** Certificate and key of the tls:// and wss:// listeners, read once (resolveOptions checked them). */
+  readonly #tls: TlsCredentials | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
   #policy: ConnectionPolicy;
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
-  /** Certificate and key of the tls:// and wss:// listeners, read once (resolveOptions checked them). */
-  readonly #tls: TlsCredentials | undefined;
   readonly #upstreams: Upstreams;
   #sweeper: NodeJS.Timeout | undefined;
 
@@ -112,7 +109,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     // Upstream channels: the client framing and size limits, but no rate limit or auth gate (the
     // broker chose to talk to these nodes).
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
-    this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this, policy: upstreamPolicy, arena: this.#arena, log: this.log });
+    this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this.#hooks, policy: upstreamPolicy, arena: this.#arena, log: this.log });
   }
 
   /** The options the broker runs with (`reconfigure` may change the reloadable ones). */
@@ -292,7 +289,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
       transport.destroy();
       return;
     }
-    const conn = new Connection(this.#registry.allocateId(), transport, this, this.#policy, this.#arena);
+    const conn = new Connection(this.#registry.allocateId(), transport, this.#hooks, this.#policy, this.#arena);
     this.#registry.add(conn);
     const generation = runtime.generation;
     const accepted = runtime.handleConnect(conn.id, conn.peerInfo(false));
@@ -309,18 +306,14 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     let runtime: PluginRuntime | undefined;
     const timers = new TimerTable((token) => runtime?.handleTimer(token));
     const upstreamScope = this.#upstreams.createScope();
-    const host: HostImports = {
-      ...createHostImports(this.#router, log),
-      groups: createGroupsImports(this.#router, { maxFrameBytes: this.options.maxFrameBytes }),
-      timers: createTimersImports(timers, spec.timed),
-      upstreams: createUpstreamsImports(upstreamScope),
-    };
+    const router = this.#router;
     runtime = await createRuntime(this.options.isolation, {
       spec,
-      host,
+      imports: createBrokerHostImports({ router, logger: log, timers, upstreams: upstreamScope, maxFrameBytes: this.options.maxFrameBytes, timed: spec.timed }),
+      services: createRuntimeServices({ router, timers, upstreams: upstreamScope }),
       config: this.options.pluginConfig,
       log,
-      owner: this,
+      owner: this.#hooks,
       failurePolicy: this.options.onPluginFailure,
       callBudgetMs: this.options.pluginCallBudgetMs,
       maxFrameBytes: this.options.maxFrameBytes,
@@ -367,7 +360,7 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     }
     const old = this.#runtime;
     this.#runtime = next;
-    const result = swapRuntime(old, next, this);
+    const result = swapRuntime(old, next, this.#hooks);
     this.#dropTimers(old);
     // The new instance never knew the old one's upstream channels (they are not replayed): close them.
     this.#upstreamScopes.get(old)?.closeAll();
@@ -388,59 +381,59 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     }
   }
 
-  // ConnectionEvents
-  onFrame(conn: Connection, body: Uint8Array): void {
-    this.#stats.framesIn++;
-    this.#runtime!.handleMsg(conn.id, body);
-  }
+  /**
+   * The broker's side of its connections and plugin runtimes: internal callbacks, kept off the
+   * public `Broker` API.
+   */
+  readonly #hooks: ConnectionEvents & RuntimeOwner = {
+    // ConnectionEvents
+    onFrame: (conn, body) => {
+      this.#stats.framesIn++;
+      this.#runtime!.handleMsg(conn.id, body);
+    },
+    onClosed: (conn, reason, notifyPlugin) => {
+      this.#registry.delete(conn.id);
+      this.#router.channelEnded(conn.id);
+      this.#stats.closed[reason] = (this.#stats.closed[reason] ?? 0) + 1;
+      this.log.debug({ connId: conn.id, remote: conn.remote, reason }, 'connection closed');
+      if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
+    },
+    onTransportClosed: () => {
+      // Admission is released by the listener when the socket closes (accept-gate.ts), so upstream
+      // connections never touch the client counts.
+    },
+    onLimit: (conn, what) => {
+      if (what === 'rate-drop') {
+        this.#stats.framesDropped++;
+        return;
+      }
+      this.log.info({ connId: conn.id, remote: conn.remote, limit: what }, 'connection over its limit');
+    },
+    onProtocolError: (conn, err) => {
+      this.log.warn({ connId: conn.id, remote: conn.remote, code: err.code, offset: err.offset }, err.message);
+    },
 
-  onClosed(conn: Connection, reason: CloseReason, notifyPlugin: boolean): void {
-    this.#registry.delete(conn.id);
-    this.#router.channelEnded(conn.id);
-    this.#stats.closed[reason] = (this.#stats.closed[reason] ?? 0) + 1;
-    this.log.debug({ connId: conn.id, remote: conn.remote, reason }, 'connection closed');
-    if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
-  }
+    // RuntimeOwner
+    onChannelFailed: (channel) => {
+      this.#stats.pluginTraps++;
+      this.#registry.get(channel)?.close('plugin-failed', false);
+    },
+    onConnectDecided: (channel, accepted) => {
+      if (!accepted) this.#registry.get(channel)?.close('refused-by-plugin');
+    },
+    liveChannels: () => this.#liveChannels(),
+    onInstanceReplaced: () => {
+      this.log.info({ connections: this.#registry.size, policy: this.options.onPluginFailure }, 'plugin restarted');
+    },
+    onPluginFailed: (err) => {
+      this.log.error({ code: err.code }, 'plugin failed: closing every connection and refusing new ones');
+      for (const conn of this.#registry.list()) conn.close('plugin-failed', false);
+    },
+  };
 
-  onTransportClosed(): void {
-    // Admission is released by the listener when the socket closes (accept-gate.ts), so upstream
-    // connections never touch the client counts.
-  }
-
-  onLimit(conn: Connection, what: 'rate-drop' | 'rate-close' | 'pre-auth-exceeded' | 'slow-consumer'): void {
-    if (what === 'rate-drop') {
-      this.#stats.framesDropped++;
-      return;
-    }
-    this.log.info({ connId: conn.id, remote: conn.remote, limit: what }, 'connection over its limit');
-  }
-
-  onProtocolError(conn: Connection, err: FrameError): void {
-    this.log.warn({ connId: conn.id, remote: conn.remote, code: err.code, offset: err.offset }, err.message);
-  }
-
-  // RuntimeOwner
-  onChannelFailed(channel: number): void {
-    this.#stats.pluginTraps++;
-    this.#registry.get(channel)?.close('plugin-failed', false);
-  }
-
-  onConnectDecided(channel: number, accepted: boolean): void {
-    if (!accepted) this.#registry.get(channel)?.close('refused-by-plugin');
-  }
-
-  *liveChannels(): Iterable<readonly [number, PeerInfo]> {
+  *#liveChannels(): Iterable<readonly [number, PeerInfo]> {
     // Upstream channels are not replayed: they belong to the instance that opened them (closed on reset).
     for (const conn of this.#registry.list()) if (conn.state === 'open' && !this.#upstreams.has(conn.id)) yield [conn.id, conn.peerInfo(true)] as const;
-  }
-
-  onInstanceReplaced(): void {
-    this.log.info({ connections: this.#registry.size, policy: this.options.onPluginFailure }, 'plugin restarted');
-  }
-
-  onPluginFailed(err: PluginFailedError): void {
-    this.log.error({ code: err.code }, 'plugin failed: closing every connection and refusing new ones');
-    for (const conn of this.#registry.list()) conn.close('plugin-failed', false);
   }
 }
 
