@@ -81,10 +81,14 @@ describe('option schema', () => {
       drainTimeoutMs: 0,
       upstream: {},
       logLevel: 'info',
+      adminListen: '127.0.0.1:0',
+      adminToken: 'token',
+      adminTokenFile: 'token.txt',
+      closeSummaryIntervalMs: 0,
     };
     expect(Object.keys(all).sort()).toEqual(keys);
     // host/port and listen exclude each other, and a certificate needs a tls:// or wss:// listener (#10).
-    expect(resolveOptions({ ...all, host: undefined, port: undefined, tlsCert: undefined, tlsKey: undefined })).toMatchObject({
+    expect(resolveOptions({ ...all, host: undefined, port: undefined, tlsCert: undefined, tlsKey: undefined, adminTokenFile: undefined })).toMatchObject({
       isolation: 'worker',
       rateAction: 'drop',
     });

@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { PluginInstance } from '../abi/instance.js';
 import type { PluginSpec } from '../load/plugin-spec.js';
+import { PLUGIN_CALL_SAMPLE_EVERY } from '../../limits.js';
 import { EffectRecorder } from './effect-recorder.js';
 import {
   CALL_ADOPT,
@@ -39,6 +40,9 @@ let init: InitMessage;
 let ctl: Int32Array;
 let recorder: EffectRecorder;
 let instance: PluginInstance | undefined;
+/** Calls counted for sampling; one in PLUGIN_CALL_SAMPLE_EVERY of the four handle-* exports is timed (#11). */
+let calls = 0;
+const SAMPLE_MASK = PLUGIN_CALL_SAMPLE_EVERY - 1;
 const YES = Uint8Array.of(1);
 const NO = Uint8Array.of(0);
 
@@ -88,8 +92,11 @@ function runBatch(id: number, bytes: Uint8Array): void {
   const effects = recorder.effects;
   let failedAt = -1;
   let error: WireError | null = null;
+  const timings: number[] = [];
   forEachRecord(bytes, (r, i) => {
     enter(r.kind, r.channel);
+    const timed = (r.kind === CALL_MSG || r.kind === CALL_CONNECT || r.kind === CALL_BROKEN || r.kind === CALL_TIMER) && (++calls & SAMPLE_MASK) === 0;
+    const t0 = timed ? performance.now() : 0;
     try {
       switch (r.kind) {
         case CALL_MSG:
@@ -137,10 +144,11 @@ function runBatch(id: number, bytes: Uint8Array): void {
     } finally {
       leave();
     }
+    if (timed) timings.push(r.kind, (performance.now() - t0) / 1000);
     return true;
   });
   if (failedAt >= 0) instance = undefined;
-  post({ type: 'result', id, effects: effects.take(), failedAt, error, memoryBytes: inst.memoryBytes });
+  post({ type: 'result', id, effects: effects.take(), failedAt, error, memoryBytes: inst.memoryBytes, timings });
 }
 
 port.on('message', (msg: ToWorker) => {
