@@ -46,7 +46,10 @@ export type ErrorCode =
   | 'PB_ERR_USAGE_MISSING_COMMAND'
   | 'PB_ERR_USAGE_MISSING_FLAG'
   | 'PB_ERR_USAGE_MISSING_ARGUMENT'
-  | 'PB_ERR_USAGE_EXTRA_ARGUMENT';
+  | 'PB_ERR_USAGE_EXTRA_ARGUMENT'
+  | 'PB_ERR_INIT_DIR_NOT_EMPTY'
+  // Printed by bin/broker.js itself when dist/ was never built (a checkout without `npm run build`).
+  | 'PB_ERR_NOT_BUILT';
 
 /** Base class of every broker error: a message plus a stable machine-readable `code`. */
 export class BrokerError extends Error {
@@ -330,6 +333,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PB_ERR_USAGE_MISSING_FLAG',
   'PB_ERR_USAGE_MISSING_ARGUMENT',
   'PB_ERR_USAGE_EXTRA_ARGUMENT',
+  'PB_ERR_INIT_DIR_NOT_EMPTY',
 ]);
 
 /** A name that is no option: a `BrokerOptions` field, a config-file key or a `PLUGBROKER_*` variable (typos are errors). */
@@ -367,7 +371,8 @@ export class UsageError extends BrokerError {
       | 'PB_ERR_USAGE_MISSING_COMMAND'
       | 'PB_ERR_USAGE_MISSING_FLAG'
       | 'PB_ERR_USAGE_MISSING_ARGUMENT'
-      | 'PB_ERR_USAGE_EXTRA_ARGUMENT',
+      | 'PB_ERR_USAGE_EXTRA_ARGUMENT'
+      | 'PB_ERR_INIT_DIR_NOT_EMPTY',
     message: string,
   ) {
     super(code, message);

@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { build, BUILD_HELP } from './build.js';
+import { initPlugin, INIT_HELP } from './init.js';
 import { configCheck, configSchema } from './config.js';
 import { reportFailure } from './failure.js';
 import { addOptionFlags, flagValues } from './serve-flags.js';
@@ -77,6 +78,16 @@ export function createProgram(io: CliIo): Command {
     .option('-o, --out <file.wasm>', 'output component (default <plugin-dir>/build/<folder name>.wasm)')
     .action(async (dir: string, opts: { out?: string }) => {
       await build(dir, { out: opts.out, print: (line) => io.stdout(line + '\n') });
+    });
+
+  program
+    .command('init')
+    .description(INIT_HELP)
+    .argument('<dir>', 'folder to create (new, or empty)')
+    .requiredOption('--lang <language>', '(required) as (AssemblyScript), c or rust')
+    .option('--template <name>', 'echo: every frame back; chat: rooms, a timer, an upstream (default: echo)')
+    .action(async (dir: string, opts: { lang: string; template?: string }) => {
+      await initPlugin(dir, { lang: opts.lang, template: opts.template, print: (line) => io.stdout(line + '\n') });
     });
 
   const config = program
