@@ -3,7 +3,7 @@
  * start/stop lifecycle.
  */
 import type { Logger } from 'pino';
-import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
+import { planReload, resolveOptions, type BrokerOptions, type ReloadPlan, type ResolvedOptions } from './config.js';
 import { Admission } from './connection/admission.js';
 import { tickClock } from './connection/clock.js';
 import { Connection, type ConnectionEvents, type ConnectionPolicy } from './connection/connection.js';
@@ -49,7 +49,7 @@ export interface BrokerStats {
 
 /** A running broker. Create with `createBroker`. */
 export class Broker implements ConnectionEvents, RuntimeOwner {
-  readonly options: Readonly<ResolvedOptions>;
+  #options: ResolvedOptions;
   readonly log: Logger;
   readonly #registry = new ConnectionRegistry();
   readonly #router = new Router(this.#registry);
@@ -63,15 +63,15 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
-  readonly #policy: ConnectionPolicy;
+  #policy: ConnectionPolicy;
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
   readonly #upstreams: Upstreams;
   #sweeper: NodeJS.Timeout | undefined;
 
-  /** Validates options; nothing is opened until `start`. */
-  constructor(opts: BrokerOptions) {
-    this.options = resolveOptions(opts);
+  /** Validates options (unless `resolveOptions` made them); nothing is opened until `start`. */
+  constructor(opts: BrokerOptions | ResolvedOptions) {
+    this.#options = resolveOptions(opts);
     this.log = this.options.logger ?? createLogger({ level: this.options.logLevel });
     const o = this.options;
     this.#policy = Object.freeze({
@@ -92,6 +92,29 @@ export class Broker implements ConnectionEvents, RuntimeOwner {
     // broker chose to talk to these nodes).
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
     this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this, policy: upstreamPolicy, arena: this.#arena, log: this.log });
+  }
+
+  /** The options the broker runs with (`reconfigure` may change the reloadable ones). */
+  get options(): ResolvedOptions {
+    return this.#options;
+  }
+
+  /**
+   * Applies a new configuration (SIGHUP with a config file) as far as a running broker can, by each
+   * option's reload class (host/config/schema.ts): `live` options now — log level, rate limits and
+   * connection caps for connections accepted from now on, upstream services for channels opened
+   * from now on; `swap` options (plugin, pluginConfig) with the next `reloadPlugin()`; `restart`
+   * options not at all (they keep their running value; the plan lists them).
+   * @throws {InvalidOptionError | UnknownOptionError} when `opts` is invalid; nothing changes then.
+   */
+  reconfigure(opts: BrokerOptions | ResolvedOptions): ReloadPlan {
+    const plan = planReload(this.#options, resolveOptions(opts));
+    const o = (this.#options = plan.next);
+    if (plan.live.includes('logLevel') && o.logger === undefined) this.log.level = o.logLevel;
+    this.#policy = Object.freeze({ ...this.#policy, rateFrames: o.rateFrames, rateBytes: o.rateBytes, rateBurst: o.rateBurst, rateAction: o.rateAction });
+    this.#admission.setPolicy({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
+    if (plan.live.includes('upstream')) this.#upstreams.setServices(o.upstream);
+    return plan;
   }
 
   /** Address the listener is bound to (after `start`). */
@@ -375,7 +398,7 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Creates a broker (validating `opts` at once); call `start()` to serve. */
-export function createBroker(opts: BrokerOptions): Broker {
+/** Creates a broker (validating `opts` at once, unless `resolveOptions` made them); call `start()` to serve. */
+export function createBroker(opts: BrokerOptions | ResolvedOptions): Broker {
   return new Broker(opts);
 }

@@ -25,7 +25,18 @@ export type ErrorCode =
   | 'PB_ERR_PLUGIN_FAILED'
   | 'PB_ERR_BUILD_FAILED'
   | 'PB_ERR_BUILD_TOOLCHAIN_MISSING'
-  | 'PB_ERR_LISTEN';
+  | 'PB_ERR_LISTEN'
+  // Configuration and command line (host/config/, host/cli/): every one of these exits 2.
+  | 'PB_ERR_UNKNOWN_OPTION'
+  | 'PB_ERR_CONFIG_FILE'
+  | 'PB_ERR_CONFIG_SYNTAX'
+  | 'PB_ERR_USAGE'
+  | 'PB_ERR_USAGE_UNKNOWN_FLAG'
+  | 'PB_ERR_USAGE_UNKNOWN_COMMAND'
+  | 'PB_ERR_USAGE_MISSING_COMMAND'
+  | 'PB_ERR_USAGE_MISSING_FLAG'
+  | 'PB_ERR_USAGE_MISSING_ARGUMENT'
+  | 'PB_ERR_USAGE_EXTRA_ARGUMENT';
 
 /** Base class of every broker error: a message plus a stable machine-readable `code`. */
 export class BrokerError extends Error {
@@ -37,14 +48,22 @@ export class BrokerError extends Error {
   }
 }
 
-/** An option (CLI flag or `BrokerOptions` field) has a value outside its domain. */
+/**
+ * An option has a value outside its domain. `option` is its `BrokerOptions` name (`maxFrameBytes`);
+ * the message names it the way the user wrote it (`subject`): `--max-frame-bytes`,
+ * `PLUGBROKER_MAX_FRAME_BYTES`, `broker.yaml:3 max-frame-bytes:`, or `'maxFrameBytes' (--max-frame-bytes)`
+ * for a library caller (host/config/resolve.ts).
+ */
 export class InvalidOptionError extends BrokerError {
   readonly option: string;
   readonly value: unknown;
-  constructor(option: string, value: unknown, expected: string) {
-    super('PB_ERR_INVALID_OPTION', `'${option}' must be ${expected}, got ${formatValue(value)}`);
+  /** Where the value sits inside the option (`['logic', 'nodes', 1]`); empty for the whole value. */
+  readonly path: readonly (string | number)[];
+  constructor(option: string, value: unknown, expected: string, opts: { subject?: string; path?: readonly (string | number)[] } = {}) {
+    super('PB_ERR_INVALID_OPTION', `${opts.subject ?? `'${option}'`} must be ${expected}, got ${formatValue(value)}`);
     this.option = option;
     this.value = value;
+    this.path = opts.path ?? [];
   }
 }
 
@@ -254,8 +273,84 @@ export class ListenError extends BrokerError {
   }
 }
 
+// Configuration and command line: each of these is a usage error (exit 2), like InvalidOptionError.
+
+/** The codes `broker` exits 2 for (a usage error); every other failure exits 1. */
+export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'PB_ERR_INVALID_OPTION',
+  'PB_ERR_UNKNOWN_OPTION',
+  'PB_ERR_CONFIG_FILE',
+  'PB_ERR_CONFIG_SYNTAX',
+  'PB_ERR_USAGE',
+  'PB_ERR_USAGE_UNKNOWN_FLAG',
+  'PB_ERR_USAGE_UNKNOWN_COMMAND',
+  'PB_ERR_USAGE_MISSING_COMMAND',
+  'PB_ERR_USAGE_MISSING_FLAG',
+  'PB_ERR_USAGE_MISSING_ARGUMENT',
+  'PB_ERR_USAGE_EXTRA_ARGUMENT',
+]);
+
+/** A name that is no option: a `BrokerOptions` field, a config-file key or a `PLUGBROKER_*` variable (typos are errors). */
+export class UnknownOptionError extends BrokerError {
+  /** The name as written. */
+  readonly option: string;
+  /** The closest known name, if one is close. */
+  readonly suggestion: string | undefined;
+  constructor(option: string, message: string, suggestion?: string) {
+    super('PB_ERR_UNKNOWN_OPTION', suggestion === undefined ? message : `${message} (did you mean ${suggestion}?)`);
+    this.option = option;
+    this.suggestion = suggestion;
+  }
+}
+
+/** A config file could not be read (`PB_ERR_CONFIG_FILE`) or is not a YAML/JSON map (`PB_ERR_CONFIG_SYNTAX`). */
+export class ConfigFileError extends BrokerError {
+  readonly file: string;
+  /** 1-based line of the problem, when known. */
+  readonly line: number | undefined;
+  constructor(code: 'PB_ERR_CONFIG_FILE' | 'PB_ERR_CONFIG_SYNTAX', file: string, line: number | undefined, message: string, options?: { cause?: unknown }) {
+    super(code, `${file}${line === undefined ? '' : `:${line}`}: ${message}`, options);
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/** The command line is wrong: an unknown flag or command, a missing argument or required flag. */
+export class UsageError extends BrokerError {
+  constructor(
+    code:
+      | 'PB_ERR_USAGE'
+      | 'PB_ERR_USAGE_UNKNOWN_FLAG'
+      | 'PB_ERR_USAGE_UNKNOWN_COMMAND'
+      | 'PB_ERR_USAGE_MISSING_COMMAND'
+      | 'PB_ERR_USAGE_MISSING_FLAG'
+      | 'PB_ERR_USAGE_MISSING_ARGUMENT'
+      | 'PB_ERR_USAGE_EXTRA_ARGUMENT',
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+/** Several configuration errors found at once; `broker` prints one line for each. Code and message are the first one's. */
+export class OptionErrors extends BrokerError {
+  readonly errors: readonly BrokerError[];
+  constructor(errors: readonly BrokerError[]) {
+    super(errors[0].code, errors[0].message);
+    this.errors = errors;
+  }
+}
+
 function formatValue(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value !== null && typeof value === 'object') {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
+  }
+  return String(value);
 }
 
 function describeCause(cause: unknown): string {

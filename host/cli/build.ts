@@ -8,9 +8,19 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { BuildError } from '../errors.js';
 import { loadPlugin } from '../plugin/loader.js';
 import { compileAssemblyScript } from '../toolchain/assemblyscript.js';
-import { compileC } from '../toolchain/c.js';
-import { compileRust } from '../toolchain/rust.js';
+import { C_TOOLCHAIN_PACKAGES, compileC } from '../toolchain/c.js';
+import { compileRust, RUST_TOOLCHAIN_PACKAGES } from '../toolchain/rust.js';
 import { componentize, renameExports } from '../toolchain/componentize.js';
+
+/** `broker build --help`: what it does, and each language with its marker file and toolchain. */
+export const BUILD_HELP = `Compile a plugin folder into a component and validate it against the WIT world.
+
+The language comes from the folder:
+  AssemblyScript  asconfig.json  asc, a dependency of plugbroker: nothing to install
+  C               a *.c file     clang 14 + lld, no libc (Debian: apt-get install -y ${C_TOOLCHAIN_PACKAGES})
+  Rust            Cargo.toml     rustc with the wasm32 standard library, no cargo
+                                 (Debian: apt-get install -y ${RUST_TOOLCHAIN_PACKAGES})
+Each step is printed with its time; a missing toolchain is one line naming the package to install.`;
 
 /** Options of `build`. */
 export interface BuildOpts {

@@ -1,37 +1,110 @@
 /**
- * `broker serve`: options → `Broker.start`, then stop cleanly on SIGINT/SIGTERM.
+ * `broker serve`: flags, environment and config file → `resolveOptions` → `Broker.start`; stops
+ * cleanly on SIGINT/SIGTERM; SIGHUP re-reads the config file (the reloadable options apply, the
+ * others are logged as needing a restart) and hot-swaps the plugin.
  */
-import { readFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { createBroker, type Broker } from '../broker.js';
-import type { BrokerOptions } from '../config.js';
+import { OPTION_BY_KEY, type OptionKey } from '../config.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { throwAll } from '../config/resolve.js';
 
-/**
- * Options of `serve`, as the CLI parsed them: commander camel-cases each flag into the
- * `BrokerOptions` field of the same name (`--max-frame-bytes` → `maxFrameBytes`).
- */
-export type ServeOpts = Omit<BrokerOptions, 'logger'> & {
-  /** Plugin configuration text, or `@path` to read it from a file. */
-  pluginConfig?: string;
-};
+/** Options of `serve`, as the CLI parsed them. */
+export interface ServeOpts {
+  /** Options typed as flags, by option key (`maxFrameBytes`), already read from text. */
+  readonly flags: Partial<Record<OptionKey, unknown>>;
+  /** `--config <file>` (YAML or JSON). */
+  readonly config?: string;
+  /** Where `PLUGBROKER_*` variables are read. Default: `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
 
-/** Resolves `--plugin-config`: `@file` reads the file, anything else is the text itself. */
-export async function readPluginConfig(value: string | undefined): Promise<string | undefined> {
-  if (value === undefined || !value.startsWith('@')) return value;
-  return readFile(value.slice(1), 'utf8');
+/** A broker made by the CLI, not started yet, and how to apply a SIGHUP to it. */
+export interface ServeBroker {
+  readonly broker: Broker;
+  /** Re-reads the config file (when there is one) and applies it, then hot-swaps the plugin. Never throws. */
+  hangup(): Promise<void>;
 }
 
 /**
- * Creates (and validates) a broker for the CLI without starting it, so that the caller can install
- * its signal handlers before the listener exists.
- * @throws {InvalidOptionError}
+ * Resolves the configuration and creates (validating, opening nothing) the broker, so that the
+ * caller can install its signal handlers before the listener exists.
+ * @throws {OptionErrors | InvalidOptionError | UnknownOptionError | ConfigFileError | UsageError} for bad input.
  */
-export async function createServeBroker(opts: ServeOpts): Promise<Broker> {
-  return createBroker({ ...opts, pluginConfig: await readPluginConfig(opts.pluginConfig) });
+export async function createServeBroker(opts: ServeOpts): Promise<ServeBroker> {
+  const inputs = { flags: opts.flags, configFile: opts.config, env: opts.env };
+  const loaded = await loadConfig(inputs);
+  if (loaded.errors.length > 0) throwAll(loaded.errors);
+  const broker = createBroker(loaded.options!);
+  let fileValues = loaded.fileValues;
+  return {
+    broker,
+    async hangup(): Promise<void> {
+      if (opts.config !== undefined) {
+        const next = await loadConfig(inputs);
+        if (next.errors.length === 0) {
+          applyReload(broker, next, fileValues);
+          fileValues = next.fileValues;
+        } else {
+          for (const err of next.errors) broker.log.error({ code: (err as { code?: string }).code }, `config reload refused, nothing changed: ${err.message}`);
+        }
+      }
+      // A refused plugin is logged by the broker and the running one keeps serving.
+      await broker.reloadPlugin().catch(() => {});
+    },
+  };
 }
 
-/** Starts a broker for the CLI. The caller decides when to stop it. */
-export async function serve(opts: ServeOpts): Promise<Broker> {
-  const broker = await createServeBroker(opts);
-  await broker.start();
-  return broker;
+/** Applies a re-read configuration and logs what changed, what needs a restart and what a flag overrides. */
+function applyReload(broker: Broker, next: LoadedConfig, previousFileValues: Partial<Record<OptionKey, unknown>>): void {
+  const fileKey = (k: OptionKey): string => OPTION_BY_KEY.get(k)!.fileKey;
+  const plan = broker.reconfigure(next.options!);
+  broker.log.info({ applied: plan.live.map(fileKey), withPluginSwap: plan.swap.map(fileKey) }, 'config reloaded');
+  if (plan.restart.length > 0) {
+    broker.log.warn({ keys: plan.restart.map(fileKey) }, 'config keys changed that take effect only after a restart; they keep their running values');
+  }
+  const overridden = [...OPTION_BY_KEY.keys()].filter(
+    (k) => !isDeepStrictEqual(previousFileValues[k], next.fileValues[k]) && next.sources[k] !== undefined && next.sources[k]!.kind !== 'file',
+  );
+  if (overridden.length > 0) {
+    broker.log.warn(
+      { keys: overridden.map((k) => `${fileKey(k)} (set by ${next.sources[k]!.kind === 'flag' ? OPTION_BY_KEY.get(k)!.flag : OPTION_BY_KEY.get(k)!.envVar})`) },
+      'config keys changed in the file are overridden by a flag or the environment',
+    );
+  }
+}
+
+/**
+ * Runs `broker serve` until SIGINT/SIGTERM: the first signal drains and stops (exit 0), a second
+ * one exits at once. SIGHUP: see `ServeBroker.hangup`.
+ */
+export async function serve(opts: ServeOpts): Promise<void> {
+  const { broker, hangup } = await createServeBroker(opts);
+  // Handlers go in before the listener exists: a signal during start-up still stops cleanly.
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    onSignal = (signal: NodeJS.Signals): void => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      broker.log.info({ signal }, 'signal received: stopping (send it again to exit at once)');
+      // The second signal must not wait for anything: it is the user's way out of a stuck drain.
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      broker.stop().then(resolve, resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  // Reloads run one after the other (the broker queues plugin swaps the same way).
+  let reloading: Promise<void> = Promise.resolve();
+  const onHangup = (): void => void (reloading = reloading.then(hangup));
+  process.on('SIGHUP', onHangup);
+  try {
+    await broker.start();
+    await stopped;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGHUP', onHangup);
+  }
 }

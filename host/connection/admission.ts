@@ -22,7 +22,7 @@ interface IpEntry {
 }
 
 export class Admission {
-  readonly #policy: AdmissionPolicy;
+  #policy: AdmissionPolicy;
   readonly #byIp = new Map<string, IpEntry>();
   #live = 0;
   #refused: Partial<Record<RefusalReason, number>> = {};
@@ -30,6 +30,15 @@ export class Admission {
 
   constructor(policy: AdmissionPolicy) {
     this.#policy = policy;
+  }
+
+  /**
+   * Replaces the caps (a config reload): they apply to the next admission. Connections already
+   * admitted stay; an accept-rate bucket keeps its tokens, capped by the new rate.
+   */
+  setPolicy(policy: AdmissionPolicy): void {
+    this.#policy = policy;
+    for (const e of this.#byIp.values()) e.tokens = Math.min(e.tokens, policy.acceptRatePerIp);
   }
 
   /** Connections admitted and not yet released. */

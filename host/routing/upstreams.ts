@@ -106,7 +106,24 @@ export class Upstreams implements ConnectionEvents {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     for (const [name, svc] of Object.entries(services)) this.#services.set(name, new Balancer(svc.nodes, svc.policy, deps.balancer));
+    this.#specs = new Map(Object.entries(services));
   }
+
+  /**
+   * Replaces the service table (a config reload): a service whose nodes or policy changed gets a
+   * fresh balancer, a removed one opens no more channels, an unchanged one keeps its balancer (and
+   * its ejections). Open channels stay on their node until they close.
+   */
+  setServices(services: Readonly<Record<string, UpstreamService>>): void {
+    for (const name of [...this.#services.keys()]) if (!(name in services)) this.#services.delete(name);
+    for (const [name, svc] of Object.entries(services)) {
+      const same = this.#specs.get(name);
+      if (same !== undefined && JSON.stringify(same) === JSON.stringify(svc) && this.#services.has(name)) continue;
+      this.#services.set(name, new Balancer(svc.nodes, svc.policy, this.#deps.balancer));
+    }
+    this.#specs = new Map(Object.entries(services));
+  }
+  #specs = new Map<string, UpstreamService>();
 
   /**
    * Opens a channel to a node of `service`, chosen by its policy (`key` for consistent-hash).

@@ -40,9 +40,17 @@ export interface SpawnedBroker {
   kill(): void;
 }
 
-/** Runs `broker serve <args>` as a child process and waits for its `listening` line. */
-export async function spawnBroker(args: string[], deadlineMs = 15_000): Promise<SpawnedBroker> {
-  const proc = spawn(process.execPath, [BROKER_BIN, 'serve', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `broker serve <args>` as a child process and waits for its `listening` line. `--port 0`
+ * goes first unless `opts.port` is false (a config file then sets the port).
+ */
+export async function spawnBroker(args: string[], deadlineMs = 15_000, opts: { env?: NodeJS.ProcessEnv; port?: false } = {}): Promise<SpawnedBroker> {
+  const portArgs = opts.port === false ? [] : ['--port', '0'];
+  const proc = spawn(process.execPath, [BROKER_BIN, 'serve', ...portArgs, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+  });
   const lines: LogLine[] = [];
   let stderr = '';
   let buffered = '';

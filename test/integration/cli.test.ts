@@ -102,10 +102,23 @@ describe('broker serve (process)', () => {
     expect(r.stderr).toContain('$root#sneaky');
   });
 
-  it('rejects an out-of-range option with exit code 2 before loading anything', async () => {
+  it('rejects an out-of-range option with exit code 2 and one line naming the flag, before loading anything', async () => {
     const r = await runCli(['serve', '--plugin', fixture('probe'), '--port', '70000']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("'port' must be an integer from 0 to 65535, got 70000");
+    expect(r.stderr).toBe('broker: --port must be an integer from 0 to 65535, got 70000 [PB_ERR_INVALID_OPTION]\n');
+  });
+
+  // The in-process cases are in test/unit/cli.test.ts; these check the real process's status and stream.
+  it.each([
+    [['serve', '--prot', '1'], 'PB_ERR_USAGE_UNKNOWN_FLAG'],
+    [['serve'], 'PB_ERR_USAGE_MISSING_FLAG'],
+    [['serve', '--plugin', fixture('probe'), '--port', 'ten'], 'PB_ERR_INVALID_OPTION'],
+    [['nonsense'], 'PB_ERR_USAGE_UNKNOWN_COMMAND'],
+  ])('exits 2 with one coded line on stderr for broker %j', async (args, code) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^broker: [^\n]* \\[${code}\\]\n$`));
   });
 
   it('reads --plugin-config from a file with @path', async () => {

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, LOG_LEVELS, resolveOptions, type BrokerOptions } from '../../host/config.js';
-import { BrokerError, InvalidOptionError } from '../../host/errors.js';
+import { BrokerError, InvalidOptionError, UnknownOptionError } from '../../host/errors.js';
 import {
   DEFAULT_HOST,
   DEFAULT_LISTEN_BACKLOG,
@@ -165,6 +165,11 @@ describe('resolveOptions', () => {
       expect(err.value).toBe(value);
     });
 
+    it("names a library caller's field and its flag in the message", () => {
+      const err = invalidOption(() => resolveOptions({ plugin: PLUGIN, maxFrameBytes: 0 }));
+      expect(err.message).toBe("'maxFrameBytes' (--max-frame-bytes) must be an integer from 1 to 268435456, got 0");
+    });
+
     it('names the first invalid option when several are invalid', () => {
       const err = invalidOption(() => resolveOptions({ plugin: PLUGIN, port: -1, maxFrameBytes: 0 }));
       expect(err.option).toBe('port');
@@ -195,9 +200,15 @@ describe('resolveOptions', () => {
       expect(err.value).toBe(DEFAULT_MAX_OUTBOUND_BYTES);
     });
 
-    it('rejects an option name it does not know (a typo is not silently ignored)', () => {
-      const err = invalidOption(() => resolveOptions({ plugin: PLUGIN, maxFrameByte: 5 } as unknown as BrokerOptions));
-      expect(err.option).toBe('maxFrameByte');
+    it('rejects an option name it does not know, suggesting the closest one (a typo is not silently ignored)', () => {
+      let err: unknown;
+      try {
+        resolveOptions({ plugin: PLUGIN, maxFrameByte: 5 } as unknown as BrokerOptions);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(UnknownOptionError);
+      expect(err).toMatchObject({ code: 'PB_ERR_UNKNOWN_OPTION', option: 'maxFrameByte', suggestion: "'maxFrameBytes'" });
     });
 
     it('checks a lowered maxOutboundBytes against the default maxFrameBytes', () => {
