@@ -22,6 +22,8 @@ interface ListenerCase {
   secure: boolean;
   /** ws:// and wss:// carry the close reason (code 4000 + discriminant). */
   carriesReason: boolean;
+  /** More broker options (the isolation mode). */
+  extra?: Partial<BrokerOptions>;
 }
 
 const stream = (scheme: string, framing: string): Omit<ListenerCase, 'name'> => ({
@@ -44,6 +46,9 @@ const LISTENERS: ListenerCase[] = [
   { name: 'tls:// binary', ...stream('tls', 'binary') },
   { name: 'ws://', ...websocket('ws') },
   { name: 'wss://', ...websocket('wss') },
+  // The client does not see where the plugin runs; one case each way proves it.
+  { name: 'ws:// (worker isolation)', ...websocket('ws'), extra: { isolation: 'worker' } },
+  { name: 'tcp:// binary (worker isolation)', ...stream('tcp', 'binary'), extra: { isolation: 'worker' } },
 ];
 
 /** Fast reconnects for tests; the default backoff is tested with fake timers. */
@@ -57,7 +62,13 @@ afterAll(() => cert?.remove());
 
 /** Broker options for `listener` on `port`, with `extra`. */
 function brokerFor(listener: ListenerCase, port: number, extra: Partial<BrokerOptions> = {}): Omit<BrokerOptions, 'logger'> {
-  return { plugin: ECHO_WASM, listen: [listener.listen(port)], ...(listener.secure ? { tlsCert: cert.certPath, tlsKey: cert.keyPath } : {}), ...extra };
+  return {
+    plugin: ECHO_WASM,
+    listen: [listener.listen(port)],
+    ...(listener.secure ? { tlsCert: cert.certPath, tlsKey: cert.keyPath } : {}),
+    ...listener.extra,
+    ...extra,
+  };
 }
 
 /** Client options for `listener`: trust the test certificate. */
@@ -65,7 +76,7 @@ function clientFor(listener: ListenerCase, extra: NodeBrokerClientOptions = {}):
   return { ...FAST, ...(listener.secure ? { tls: { ca: cert.cert } } : {}), ...extra };
 }
 
-describe.each(LISTENERS)('BrokerClient over $name', (listener) => {
+describe.each(LISTENERS)('BrokerClient over $name', { timeout: 60_000 }, (listener) => {
   const sdk = useSdkClients();
 
   it('connects, reports the transport, and echoes text, every byte value and a 200 KiB frame', async () => {
