@@ -1,5 +1,5 @@
 // Dispatch microbenchmark: ns per `handle-msg` → `channel-send` round at 64 B through the host's
-// canonical-ABI adapter (dist/host/plugin/instance.js) and the real echo.wasm, against a plain JS
+// canonical-ABI adapter (dist/host/plugin/abi/instance.js) and the real echo.wasm, against a plain JS
 // function doing the same echo. Both variants copy the payload out on send, as the broker does.
 // Variants are interleaved A B A B … and the figure is the median; the ratio is the headline.
 //
@@ -8,8 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const { loadPlugin } = await import(`${ROOT}dist/host/plugin/loader.js`);
-const { PluginInstance } = await import(`${ROOT}dist/host/plugin/instance.js`);
+const { loadPlugin } = await import(`${ROOT}dist/host/plugin/load/loader.js`);
+const { PluginInstance } = await import(`${ROOT}dist/host/plugin/abi/instance.js`);
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
@@ -27,12 +27,20 @@ const host = {
     return true;
   },
   channelClose() {},
+  channelAuthenticate: () => true,
   log() {},
   nowMs: () => BigInt(Date.now()),
 };
+const none = () => 0;
+const imports = {
+  host,
+  groups: { groupJoin: none, groupLeave: none, groupSend: none, groupSize: none },
+  timers: { timerSet: none, timerCancel: none },
+  upstreams: { upstreamOpen: none },
+};
 
 const spec = await loadPlugin(`${ROOT}plugins/echo-wasm/build/echo.wasm`);
-const plugin = new PluginInstance(spec, host);
+const plugin = new PluginInstance(spec, imports);
 if (plugin.start('') !== null) throw new Error('echo plugin refused to start');
 plugin.handleConnect(1, { address: '127.0.0.1', port: 1, transport: 'tcp', resumed: false });
 

@@ -4,5 +4,5 @@
 export { Broker, createBroker, type BrokerStats } from './broker.js';
 export { DEFAULTS, resolveOptions, type BrokerOptions, type ResolvedOptions, type LogLevelName } from './config.js';
 export * from './errors.js';
-export type { PluginHealth } from './plugin/health.js';
+export type { PluginHealth } from './plugin/runtime/health.js';
 export type { CloseReason, PeerInfo } from './plugin/world.js';

@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BuildError } from '../errors.js';
-import { loadPlugin } from '../plugin/loader.js';
+import { loadPlugin } from '../plugin/load/loader.js';
 import { compileAssemblyScript } from '../toolchain/assemblyscript.js';
 import { C_TOOLCHAIN_PACKAGES, compileC } from '../toolchain/c.js';
 import { compileRust, RUST_TOOLCHAIN_PACKAGES } from '../toolchain/rust.js';

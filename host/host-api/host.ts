@@ -1,50 +1,78 @@
 /**
- * The `host` interface of `wit/plugin.wit`, implemented for one plugin. Arguments arrive already
- * lifted (see imports.ts); each function checks what the plugin may get wrong and delegates to the
- * router or the logger. It holds no state of its own.
+ * The `host` interface of `wit/plugin.wit` (`channel-send`, `channel-close`, `channel-authenticate`,
+ * `log`, `now-ms`). Arguments arrive lifted out of plugin memory (plugin/abi/imports.ts); each
+ * function checks what the plugin may get wrong, then delegates to a `HostTarget`: the router on the
+ * I/O thread (inline isolation), the effect recorder inside a plugin worker. The checks live only
+ * here, so both isolation modes answer alike. No state of its own.
  */
 import type { Logger } from 'pino';
 import { PluginBadArgumentError } from '../errors.js';
-import { PLUGIN_LOG_LEVELS } from '../plugin/world.js';
+import { PLUGIN_LOG_LEVELS, type PluginLogLevel } from '../plugin/world.js';
 import type { Router } from '../routing/router.js';
-import type { GroupsImports } from './groups.js';
-import type { TimersImports } from './timers.js';
-import type { UpstreamsImports } from './upstreams.js';
 
-/** What a plugin instance may call, with arguments lifted out of its linear memory. */
-export interface HostImports {
+/** The `host` interface, with arguments lifted out of the plugin's linear memory. */
+export interface HostInterface {
   /**
    * `channel-send`: `src[start, end)` is the payload, a view into plugin memory valid only during
-   * the call (the router copies it).
+   * the call (the target copies it).
    */
   channelSend(channel: number, src: Uint8Array, start: number, end: number): boolean;
   /** `channel-close`. */
   channelClose(channel: number): void;
   /** `channel-authenticate`. */
   channelAuthenticate(channel: number): boolean;
-  /** `log`, with the level's discriminant. */
+  /**
+   * `log`, with the level's discriminant.
+   * @throws {PluginBadArgumentError} for a level outside `log-level` (the plugin's own trap).
+   */
   log(level: number, message: string): void;
-  /** `now-ms`. */
+  /** `now-ms`: wall clock, ms since the epoch. */
   nowMs(): bigint;
-  /** Interface `groups` (in a worker: answered from its mirror, sends recorded as effects); absent: its functions return false/0. */
-  groups?: GroupsImports;
-  /** Interface `timers` (the worker records its calls as effects); absent: `timer-set` returns false. */
-  timers?: TimersImports;
-  /** Interface `upstreams` (in a worker: handles from a reserved pool, opens recorded as effects); absent: `upstream-open` returns 0. */
-  upstreams?: UpstreamsImports;
 }
 
-/** Builds the `host` interface of one plugin over `router`, logging to `logger`. */
-export function createHostImports(router: Router, logger: Logger): HostImports {
+/** Where `host` calls go once their arguments passed the checks. */
+export interface HostTarget {
+  /** Queues a frame of at most `maxFrameBytes`; false when the channel is unknown, not live or its queue is full. */
+  send(channel: number, src: Uint8Array, start: number, end: number): boolean;
+  close(channel: number): void;
+  authenticate(channel: number): boolean;
+  log(level: PluginLogLevel, message: string): void;
+}
+
+/** Limits the `host` interface enforces. */
+export interface HostLimits {
+  /** Largest frame body a plugin may send, in bytes. */
+  readonly maxFrameBytes: number;
+}
+
+/**
+ * The name of log level `level`.
+ * @throws {PluginBadArgumentError} when `level` is not a `log-level` discriminant.
+ */
+export function logLevelName(level: number): PluginLogLevel {
+  const name = PLUGIN_LOG_LEVELS[level];
+  if (name === undefined) throw new PluginBadArgumentError('log', `log-level ${level} (expected 0..${PLUGIN_LOG_LEVELS.length - 1})`);
+  return name;
+}
+
+/** Builds the `host` interface over `target`. */
+export function createHostInterface(target: HostTarget, limits: HostLimits): HostInterface {
+  const maxFrameBytes = limits.maxFrameBytes;
   return {
-    channelSend: (channel, src, start, end) => router.send(channel, src, start, end),
-    channelClose: (channel) => router.closeByPlugin(channel),
-    channelAuthenticate: (channel) => router.authenticate(channel),
-    log(level, message) {
-      const name = PLUGIN_LOG_LEVELS[level];
-      if (name === undefined) throw new PluginBadArgumentError('log', `log-level ${level} (expected 0..${PLUGIN_LOG_LEVELS.length - 1})`);
-      logger[name](message);
-    },
+    channelSend: (channel, src, start, end) => end - start <= maxFrameBytes && target.send(channel, src, start, end),
+    channelClose: (channel) => target.close(channel),
+    channelAuthenticate: (channel) => target.authenticate(channel),
+    log: (level, message) => target.log(logLevelName(level), message),
     nowMs: () => BigInt(Date.now()),
+  };
+}
+
+/** The I/O thread's `host` target: frames and closes through `router`, log lines to `logger`. */
+export function routerHostTarget(router: Router, logger: Logger): HostTarget {
+  return {
+    send: (channel, src, start, end) => router.send(channel, src, start, end),
+    close: (channel) => router.closeByPlugin(channel),
+    authenticate: (channel) => router.authenticate(channel),
+    log: (level, message) => logger[level](message),
   };
 }

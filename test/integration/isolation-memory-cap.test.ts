@@ -3,7 +3,7 @@
  * writes, what V8 then does with `memory.grow`, and what it refuses. Pure, no socket (#5).
  */
 import { describe, expect, it } from 'vitest';
-import { capMemory, pagesForMb } from '../../host/plugin/memory-cap.js';
+import { capMemory, pagesForMb } from '../../host/plugin/load/memory-cap.js';
 
 async function wat(text: string): Promise<Uint8Array> {
   const { parse } = await import('@bytecodealliance/jco');

@@ -105,8 +105,8 @@ describe.each(['inline', 'worker'] as const)('timers (%s isolation)', (isolation
   it('refuses timer-set for a plugin without handle-timer', async () => {
     // probe exports no handle-timer; it also imports no timers, so check through the host API.
     const { TimerTable } = await import('../../host/routing/timers.js');
-    const { createTimersImports } = await import('../../host/host-api/timers.js');
-    const api = createTimersImports(new TimerTable(() => {}), false);
+    const { createTimersInterface, tableTimersTarget } = await import('../../host/host-api/timers.js');
+    const api = createTimersInterface(tableTimersTarget(new TimerTable(() => {})), { timed: false });
     expect(api.timerSet(1n, 10, false)).toBe(false);
     tb = await startBroker({ plugin: PROBE, isolation }); // and a plugin of world `plugin` still loads
     const c = await connect();

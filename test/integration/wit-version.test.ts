@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { loadPlugin } from '../../host/plugin/loader.js';
+import { loadPlugin } from '../../host/plugin/load/loader.js';
 import { WIT_PACKAGE, WIT_VERSION } from '../../host/plugin/world.js';
 import { BROKER_BIN, ECHO_WASM, ROOT, fixture } from '../helpers/paths.js';
 

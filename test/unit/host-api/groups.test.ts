@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionRegistry } from '../../../host/connection/registry.js';
-import { createGroupsImports, isValidGroupName } from '../../../host/host-api/groups.js';
+import { createGroupsInterface, isValidGroupName, routerGroupsTarget } from '../../../host/host-api/groups.js';
 import { Router } from '../../../host/routing/router.js';
 
 describe('groups host API', () => {
@@ -14,13 +14,13 @@ describe('groups host API', () => {
   });
 
   it('refuses to join a channel that does not exist', () => {
-    const g = createGroupsImports(new Router(new ConnectionRegistry()), { maxFrameBytes: 16 });
+    const g = createGroupsInterface(routerGroupsTarget(new Router(new ConnectionRegistry())), { maxFrameBytes: 16 });
     expect(g.groupJoin('room', 42)).toBe(false);
     expect(g.groupSize('room')).toBe(0);
   });
 
   it('sends nothing for a payload above maxFrameBytes', () => {
-    const g = createGroupsImports(new Router(new ConnectionRegistry()), { maxFrameBytes: 16 });
+    const g = createGroupsInterface(routerGroupsTarget(new Router(new ConnectionRegistry())), { maxFrameBytes: 16 });
     expect(g.groupSend('room', Buffer.alloc(17), 0, 17, 0)).toBe(0);
   });
 });

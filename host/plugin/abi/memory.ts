@@ -3,8 +3,8 @@
  * Every pointer and length that comes from the plugin goes through here: out-of-bounds values raise
  * `PluginBadPointerError` inside the host import, which surfaces as the plugin's own trap.
  */
-import { PluginBadPointerError } from '../errors.js';
-import type { StringEncoding } from './component-reader.js';
+import { PluginBadPointerError } from '../../errors.js';
+import type { StringEncoding } from '../load/component-reader.js';
 
 const utf16Decoder = new TextDecoder('utf-16le');
 

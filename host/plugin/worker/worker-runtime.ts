@@ -3,7 +3,7 @@
  * never waits for the plugin: calls are queued, posted in batches (one batch in flight at a time;
  * what arrives meanwhile forms the next one), and their effects are applied when the batch comes
  * back. A watchdog on the I/O thread reads the worker's call counter from shared memory and
- * terminates a worker whose call runs past `callBudgetMs` (≈ 2–3 ms to stop, toolchain.md).
+ * terminates a worker whose call runs past `callBudgetMs` (≈ 2–3 ms to stop, docs/plugin-runtime.md).
  *
  * Ordering across the thread boundary:
  * - calls reach the instance in the order the broker made them, so per channel `handle-connect`
@@ -17,7 +17,8 @@
  *   those about the failed channel: bystanders lose no frame.
  *
  * Groups and upstreams cross like timers: the worker answers from its own mirror and records an
- * effect that this thread applies (worker.ts). Two pieces of this thread's state go the other way:
+ * effect that this thread applies (effect-recorder.ts). Failures go through the failure policy both
+ * runtimes share (../runtime/failure-policy.ts). Two pieces of this thread's state go the other way:
  * - the group index seeds the worker's mirror (`CALL_GROUP_MIRROR`) first thing after a restart
  *   and after a swap (`restore` or `adoptGroups`), when the index holds every effect of the
  *   instances before;
@@ -27,15 +28,14 @@
  *   worker's unapplied opens never happened here); the reserve is released when the runtime ends.
  */
 import { Worker } from 'node:worker_threads';
-import type { Logger } from 'pino';
-import type { FailurePolicy } from '../config.js';
-import { PluginFailedError, PluginOutOfFuelError, PluginStartError, PluginTimeoutError, PluginTrapError } from '../errors.js';
-import type { HostImports } from '../host-api/host.js';
-import { MAX_PLUGIN_PENDING_CALLS, MAX_WORKER_BATCH_BYTES, WORKER_UPSTREAM_HANDLE_RESERVE } from '../limits.js';
-import type { PluginHealth } from './health.js';
-import type { PluginSpec } from './plugin-spec.js';
-import { RestartGovernor } from './restart-governor.js';
-import type { PluginRuntime, RuntimeOptions, RuntimeOwner } from './runtime.js';
+import { PluginOutOfFuelError, PluginStartError, PluginTimeoutError, PluginTrapError, type PluginFailedError } from '../../errors.js';
+import type { HostImports } from '../../host-api/host-imports.js';
+import { MAX_PLUGIN_PENDING_CALLS, MAX_WORKER_BATCH_BYTES, WORKER_UPSTREAM_HANDLE_RESERVE } from '../../limits.js';
+import type { PluginSpec } from '../load/plugin-spec.js';
+import { FailurePolicyEnforcer, scheduleRestart, type PluginCallError } from '../runtime/failure-policy.js';
+import { HealthState, type PluginHealth } from '../runtime/health.js';
+import type { PluginRuntime, RuntimeOptions, RuntimeOwner } from '../runtime/runtime.js';
+import type { RuntimeServices } from '../runtime/runtime-services.js';
 import {
   CALL_ADOPT,
   CALL_BROKEN,
@@ -74,28 +74,28 @@ import {
   type StartedMessage,
   type WireError,
 } from './worker-protocol.js';
-import { closeReasonCode, type PeerInfo } from './world.js';
-import { workerEntry } from './worker-entry.js';
+import { closeReasonCode, type PeerInfo } from '../world.js';
 import { CallWatchdog } from './call-watchdog.js';
+import { workerEntry } from './worker-entry.js';
 import { decodeCalls, planReplay, type Call } from './worker-replay.js';
+import { TIMED_EXPORTS, type CallTimings, type TimedExport } from '../../metrics/call-timings.js';
 
 type Phase = 'idle' | 'starting' | 'ready' | 'restarting' | 'failed' | 'closed';
 
 export class WorkerRuntime implements PluginRuntime {
   readonly spec: PluginSpec;
   readonly isolation = 'worker' as const;
-  readonly #host: HostImports;
+  readonly #imports: HostImports;
+  readonly #services: RuntimeServices;
   readonly #config: string;
-  readonly #log: Logger;
   readonly #owner: RuntimeOwner;
-  readonly #policy: FailurePolicy;
+  readonly #health: HealthState;
+  readonly #policy: FailurePolicyEnforcer;
   readonly #maxFrameBytes: number;
-  readonly #governor = new RestartGovernor();
   readonly #ctlBuffer = new SharedArrayBuffer(CTL_SLOTS * 4);
   readonly #ctl = new Int32Array(this.#ctlBuffer);
   #worker: Worker | undefined;
   #phase: Phase = 'idle';
-  #health: PluginHealth = 'restarting';
   #generation = 0;
   #memoryBytes = 0;
   /** Calls not yet posted. */
@@ -118,19 +118,24 @@ export class WorkerRuntime implements PluginRuntime {
   readonly #handles = new Set<number>();
   #restartTimer: NodeJS.Timeout | undefined;
 
+  /** Sampled call durations (metrics, #11). */
+  readonly #timings: CallTimings | undefined;
+
   constructor(opts: RuntimeOptions) {
     this.spec = opts.spec;
-    this.#host = opts.host;
+    this.#imports = opts.imports;
+    this.#services = opts.services;
     this.#config = opts.config;
-    this.#log = opts.log;
     this.#owner = opts.owner;
-    this.#policy = opts.failurePolicy;
+    this.#health = new HealthState(opts.log);
+    this.#policy = new FailurePolicyEnforcer({ policy: opts.failurePolicy, owner: opts.owner, log: opts.log, health: this.#health });
     this.#maxFrameBytes = opts.maxFrameBytes;
+    this.#timings = opts.callTimings;
     this.#watchdog = new CallWatchdog(this.#ctl, opts.callBudgetMs, (kind, channel, budgetMs) => this.#timedOut(kind, channel, budgetMs));
   }
 
   get health(): PluginHealth {
-    return this.#health;
+    return this.#health.value;
   }
 
   get generation(): number {
@@ -274,11 +279,11 @@ export class WorkerRuntime implements PluginRuntime {
 
   /** Reserves handles until the worker holds `WORKER_UPSTREAM_HANDLE_RESERVE`; returns the new ones. */
   #topUpHandles(): number[] {
-    const up = this.#host.upstreams;
-    if (up === undefined || up.services.length === 0) return [];
+    const services = this.#services;
+    if (services.upstreamServices.length === 0) return [];
     const fresh: number[] = [];
     while (this.#handles.size < WORKER_UPSTREAM_HANDLE_RESERVE) {
-      const h = up.reserveHandle();
+      const h = services.reserveUpstreamHandle();
       this.#handles.add(h);
       fresh.push(h);
     }
@@ -286,14 +291,13 @@ export class WorkerRuntime implements PluginRuntime {
   }
 
   #releaseHandles(): void {
-    for (const h of this.#handles) this.#host.upstreams?.releaseHandle(h);
+    for (const h of this.#handles) this.#services.releaseUpstreamHandle(h);
     this.#handles.clear();
   }
 
   /** Queues the I/O thread's group memberships for the worker's mirror. */
   #pushGroupMirror(queue: RecordWriter): void {
-    const groups = this.#host.groups;
-    if (groups !== undefined) queue.push(CALL_GROUP_MIRROR, 0, encodeMemberships(groups.memberships()));
+    queue.push(CALL_GROUP_MIRROR, 0, encodeMemberships(this.#services.groupMemberships()));
   }
 
   #idle(): void {
@@ -319,8 +323,7 @@ export class WorkerRuntime implements PluginRuntime {
   async #spawn(): Promise<StartedMessage> {
     this.#phase = 'starting';
     this.#generation++;
-    this.#host.timers?.reset(); // timers and upstream channels belong to the instance that armed or opened them
-    this.#host.upstreams?.reset();
+    this.#services.resetInstanceState(); // timers and upstream channels belong to the instance that armed or opened them
     Atomics.store(this.#ctl, CTL_IN_CALL, 0);
     const entry = await workerEntry();
     if ((this.#phase as Phase) === 'closed') return { type: 'started', error: { name: 'Error', message: 'runtime stopped' }, refused: false, memoryBytes: 0 };
@@ -344,7 +347,7 @@ export class WorkerRuntime implements PluginRuntime {
       maxFrameBytes: this.#maxFrameBytes,
       callFuel: this.spec.callFuel,
       ctl: this.#ctlBuffer,
-      upstreamServices: this.#host.upstreams?.services ?? [],
+      upstreamServices: this.#services.upstreamServices,
       // A fresh worker: the reserve as this thread knows it (a dead worker's unapplied opens never happened).
       handles: [...this.#handles, ...this.#topUpHandles()],
     });
@@ -354,7 +357,7 @@ export class WorkerRuntime implements PluginRuntime {
   #ready(started: StartedMessage): void {
     this.#memoryBytes = started.memoryBytes;
     this.#phase = 'ready';
-    this.#setHealth('ok');
+    this.#health.set('ok');
     this.#scheduleFlush();
   }
 
@@ -369,11 +372,22 @@ export class WorkerRuntime implements PluginRuntime {
     this.#onResult(msg);
   }
 
+  /** Hands the batch's sampled call durations (kind, seconds pairs) to the metrics (#11). */
+  #recordTimings(timings: readonly number[]): void {
+    const sink = this.#timings;
+    if (sink === undefined) return;
+    for (let i = 0; i + 1 < timings.length; i += 2) {
+      const exportName = CALL_EXPORTS[timings[i]];
+      if ((TIMED_EXPORTS as readonly string[]).includes(exportName)) sink.record(exportName as TimedExport, timings[i + 1]);
+    }
+  }
+
   #onResult(msg: ResultMessage): void {
     const inflight = this.#inflight;
     if (inflight === undefined || inflight.id !== msg.id) return;
     this.#inflight = undefined;
     this.#memoryBytes = msg.memoryBytes;
+    this.#recordTimings(msg.timings);
     this.#applyEffects(msg.effects);
     if (msg.failedAt >= 0) {
       const calls = decodeCalls(inflight.bytes);
@@ -390,7 +404,7 @@ export class WorkerRuntime implements PluginRuntime {
   }
 
   #applyEffects(effects: Uint8Array): void {
-    const host = this.#host;
+    const { host, groups, timers } = this.#imports;
     forEachRecord(effects, (r) => {
       switch (r.kind) {
         case EFFECT_SEND:
@@ -409,27 +423,27 @@ export class WorkerRuntime implements PluginRuntime {
           if (r.body[0] === 0) this.#owner.onConnectDecided(r.channel, false);
           break;
         case EFFECT_TIMER_SET:
-          host.timers?.timerSet(r.body.readBigUInt64LE(0), r.body.readUInt32LE(8), r.body[12] === 1);
+          timers.timerSet(r.body.readBigUInt64LE(0), r.body.readUInt32LE(8), r.body[12] === 1);
           break;
         case EFFECT_TIMER_CANCEL:
-          host.timers?.timerCancel(r.body.readBigUInt64LE(0));
+          timers.timerCancel(r.body.readBigUInt64LE(0));
           break;
         case EFFECT_GROUP_JOIN:
-          host.groups?.groupJoin(r.body.toString('utf8'), r.channel);
+          groups.groupJoin(r.body.toString('utf8'), r.channel);
           break;
         case EFFECT_GROUP_LEAVE:
-          host.groups?.groupLeave(r.body.toString('utf8'), r.channel);
+          groups.groupLeave(r.body.toString('utf8'), r.channel);
           break;
         case EFFECT_GROUP_SEND: {
           const { name, rest } = decodeNamed(r.body);
-          host.groups?.groupSend(name, rest, 0, rest.length, r.channel);
+          groups.groupSend(name, rest, 0, rest.length, r.channel);
           break;
         }
         case EFFECT_UPSTREAM_OPEN: {
           const { name, rest } = decodeNamed(r.body);
           this.#handles.delete(r.channel);
           // The plugin already holds the handle: a refused open ends like a dropped connection.
-          if (host.upstreams?.upstreamOpenAs(name, rest.toString('utf8'), r.channel) !== true) this.handleBroken(r.channel, closeReasonCode('peer-closed'));
+          if (!this.#services.openUpstreamAs(name, rest.toString('utf8'), r.channel)) this.handleBroken(r.channel, closeReasonCode('peer-closed'));
           break;
         }
         case EFFECT_SNAPSHOT: {
@@ -486,53 +500,40 @@ export class WorkerRuntime implements PluginRuntime {
   }
 
   /** A call failed: apply the failure policy; `unrun` are the calls to hand the next instance. */
-  #failed(kind: number, channel: number, unrun: Call[], err: PluginTrapError | PluginTimeoutError | PluginOutOfFuelError, wire: WireError | null): void {
+  #failed(kind: number, channel: number, unrun: Call[], err: PluginCallError, wire: WireError | null): void {
     const exportName = CALL_EXPORTS[kind];
-    this.#log.error({ code: err.code, export: exportName, channel, policy: this.#policy, err: wire ?? err.cause ?? err }, err.message);
-    this.#setHealth('restarting');
     this.#phase = 'restarting';
     const aboutChannel = kind === CALL_MSG || kind === CALL_CONNECT;
-    if (aboutChannel && channel !== 0) {
-      this.#connected.delete(channel);
-      this.#owner.onChannelFailed(channel);
-    }
+    const failedChannel = aboutChannel ? channel : 0;
+    if (failedChannel !== 0) this.#connected.delete(failedChannel);
     if (kind === CALL_STOP || kind === CALL_SNAPSHOT || this.#detached) {
       // Shutting down or swapped out: nothing to restart (a swapped-out runtime's failure policy
       // is the new plugin's business).
+      this.#policy.report(exportName, failedChannel, err, wire ?? err.cause ?? err);
       this.#onSnapshot?.(null); // a snapshot still queued will not run
       this.#phase = 'closed';
       this.#closeWorker();
       this.#idle();
       return;
     }
+    const recovery = this.#policy.failed(exportName, failedChannel, err, wire ?? err.cause ?? err);
     // Calls not run yet, then everything queued since: the fresh instance gets them in order.
     const pending = unrun.concat(decodeCalls(this.#queue.take()));
-    if (this.#policy === 'fail-closed') {
-      this.#fail(
-        new PluginFailedError(`plugin failed in ${exportName} and the failure policy is fail-closed: reload it (SIGHUP) to serve again`, { cause: err }),
-      );
+    if (recovery.action === 'give-up') {
+      this.#fail(recovery.error);
       return;
     }
-    if (this.#policy === 'close') {
-      for (const ch of this.#connected.keys()) this.#owner.onChannelFailed(ch);
-      this.#connected.clear();
-    }
-    const delayMs = this.#governor.next(Date.now());
-    if (delayMs === null) {
-      this.#fail(new PluginFailedError(`plugin failed ${this.#governor.recent} times within a minute; giving up`, { cause: err }));
-      return;
-    }
-    this.#restartTimer = setTimeout(() => void this.#restart(pending), delayMs);
+    const timer = scheduleRestart(recovery.delayMs, () => void this.#restart(pending, recovery.resume));
+    if (timer !== undefined) this.#restartTimer = timer;
   }
 
-  async #restart(pending: Call[]): Promise<void> {
+  async #restart(pending: Call[], resume: boolean): Promise<void> {
     if (this.#phase !== 'restarting') return;
     let started: StartedMessage;
     if (this.#worker !== undefined) {
       // A trap leaves the worker healthy: a fresh instance in the same thread is enough.
       this.#generation++;
-      this.#host.timers?.reset();
-      this.#host.upstreams?.reset();
+      this.#services.resetInstanceState();
       started = await new Promise<StartedMessage>((resolve) => {
         this.#onStarted = resolve;
         this.#worker!.postMessage({ type: 'restart' });
@@ -543,12 +544,12 @@ export class WorkerRuntime implements PluginRuntime {
     if ((this.#phase as Phase) === 'closed') return;
     if (started.error !== null) {
       this.#closeWorker();
-      this.#fail(new PluginFailedError(`plugin could not be restarted: ${started.error.message}`, { cause: fromWire(started.error) }));
+      this.#fail(this.#policy.restartFailed(fromWire(started.error)));
       return;
     }
     // Resumed connects for the channels the dead instance knew, then the calls it did not run.
     const live = new Map(this.#owner.liveChannels());
-    const replay = planReplay(pending.concat(decodeCalls(this.#queue.take())), this.#connected, live, this.#policy === 'reload');
+    const replay = planReplay(pending.concat(decodeCalls(this.#queue.take())), this.#connected, live, resume);
     // The fresh instance's group mirror starts from this thread's index (memberships outlive a trap).
     const queue = new RecordWriter();
     this.#pushGroupMirror(queue);
@@ -564,9 +565,7 @@ export class WorkerRuntime implements PluginRuntime {
     this.#queue.take();
     this.#connected.clear();
     this.#closeWorker();
-    this.#log.error({ code: err.code, err }, err.message);
-    this.#setHealth('failed');
-    this.#owner.onPluginFailed(err);
+    this.#policy.giveUp(err);
     this.#idle();
   }
 
@@ -580,13 +579,6 @@ export class WorkerRuntime implements PluginRuntime {
       this.#releaseHandles();
     }
     if (w !== undefined) void w.terminate();
-  }
-
-  #setHealth(health: PluginHealth): void {
-    if (health === this.#health) return;
-    const previous = this.#health;
-    this.#health = health;
-    this.#log.info({ health, previous }, `plugin health ${health}`);
   }
 }
 

@@ -4,20 +4,22 @@
  * refused at the memory cap, which the plugin turns into a trap).
  *
  * It cannot stop a call that never returns: nothing preempts a wasm loop on the thread that runs
- * it, short of a `vm` timeout (≈ 69 µs per call, toolchain.md) or fuel counters compiled into the
- * module. That is what worker isolation is for (README, Isolation).
+ * it, short of a `vm` timeout (≈ 69 µs per call, docs/plugin-runtime.md) or fuel counters compiled into the
+ * module. That is what worker isolation is for (README, Isolation). Failures go through the
+ * failure policy both runtimes share (failure-policy.ts).
  */
 import type { Logger } from 'pino';
-import type { FailurePolicy } from '../config.js';
-import { PluginFailedError, PluginOutOfFuelError, PluginStartError, PluginTrapError } from '../errors.js';
-import type { HostImports } from '../host-api/host.js';
-import { MAX_PLUGIN_PENDING_CALLS } from '../limits.js';
-import type { PluginHealth } from './health.js';
-import { PluginInstance } from './instance.js';
-import type { PluginSpec } from './plugin-spec.js';
-import { RestartGovernor } from './restart-governor.js';
+import { PluginOutOfFuelError, PluginStartError, PluginTrapError, type PluginFailedError } from '../../errors.js';
+import type { HostImports } from '../../host-api/host-imports.js';
+import { MAX_PLUGIN_PENDING_CALLS } from '../../limits.js';
+import { PluginInstance } from '../abi/instance.js';
+import type { PluginSpec } from '../load/plugin-spec.js';
+import type { PeerInfo } from '../world.js';
+import { FailurePolicyEnforcer, scheduleRestart } from './failure-policy.js';
+import { HealthState, type PluginHealth } from './health.js';
 import type { PluginRuntime, RuntimeOptions, RuntimeOwner } from './runtime.js';
-import type { PeerInfo } from './world.js';
+import type { RuntimeServices } from './runtime-services.js';
+import type { CallTimings, TimedExport } from '../../metrics/call-timings.js';
 
 /** A call held while the instance restarts: handle-msg carries a copied payload, handle-broken a reason. */
 type HeldCall = { channel: number; payload: Buffer; reason: -1 } | { channel: number; payload: null; reason: number };
@@ -25,14 +27,14 @@ type HeldCall = { channel: number; payload: Buffer; reason: -1 } | { channel: nu
 export class InlineRuntime implements PluginRuntime {
   readonly spec: PluginSpec;
   readonly isolation = 'inline' as const;
-  readonly #host: HostImports;
+  readonly #imports: HostImports;
+  readonly #services: RuntimeServices;
   readonly #config: string;
   readonly #log: Logger;
   readonly #owner: RuntimeOwner;
-  readonly #policy: FailurePolicy;
-  readonly #governor = new RestartGovernor();
+  readonly #health: HealthState;
+  readonly #policy: FailurePolicyEnforcer;
   #instance: PluginInstance | undefined;
-  #health: PluginHealth = 'restarting';
   #generation = 0;
   #busy = false;
   #detached = false;
@@ -44,17 +46,23 @@ export class InlineRuntime implements PluginRuntime {
   #held: HeldCall[] = [];
   #restartTimer: NodeJS.Timeout | undefined;
 
+  /** Sampled call durations (metrics, #11). */
+  readonly #timings: CallTimings | undefined;
+
   constructor(opts: RuntimeOptions) {
     this.spec = opts.spec;
-    this.#host = opts.host;
+    this.#imports = opts.imports;
+    this.#services = opts.services;
     this.#config = opts.config;
     this.#log = opts.log;
     this.#owner = opts.owner;
-    this.#policy = opts.failurePolicy;
+    this.#timings = opts.callTimings;
+    this.#health = new HealthState(opts.log);
+    this.#policy = new FailurePolicyEnforcer({ policy: opts.failurePolicy, owner: opts.owner, log: opts.log, health: this.#health });
   }
 
   get health(): PluginHealth {
-    return this.#health;
+    return this.#health.value;
   }
 
   get generation(): number {
@@ -65,9 +73,19 @@ export class InlineRuntime implements PluginRuntime {
     return this.#instance?.memoryBytes ?? 0;
   }
 
+  /** Runs `call`, timing it when the sampler picks it (a throw is not timed: the call failed). */
+  #timed<T>(exportName: TimedExport, call: () => T): T {
+    const timings = this.#timings;
+    if (timings === undefined || !timings.sample()) return call();
+    const t0 = performance.now();
+    const result = call();
+    timings.record(exportName, (performance.now() - t0) / 1000);
+    return result;
+  }
+
   async start(): Promise<void> {
     this.#instance = this.#createInstance();
-    this.#setHealth('ok');
+    this.#health.set('ok');
   }
 
   handleConnect(channel: number, peer: PeerInfo): boolean {
@@ -75,7 +93,7 @@ export class InlineRuntime implements PluginRuntime {
     if (inst === undefined) return false;
     let ok: boolean;
     try {
-      ok = inst.handleConnect(channel, peer);
+      ok = this.#timed('handle-connect', () => inst.handleConnect(channel, peer));
     } catch (err) {
       this.#failed('handle-connect', channel, err);
       return false;
@@ -91,7 +109,14 @@ export class InlineRuntime implements PluginRuntime {
       return;
     }
     try {
-      inst.handleMsg(channel, payload);
+      // The message path: one counter increment unless this call is the one in 64 that is timed.
+      const timings = this.#timings;
+      if (timings === undefined || !timings.sample()) inst.handleMsg(channel, payload);
+      else {
+        const t0 = performance.now();
+        inst.handleMsg(channel, payload);
+        timings.record('handle-msg', (performance.now() - t0) / 1000);
+      }
     } catch (err) {
       this.#failed('handle-msg', channel, err);
       return;
@@ -110,7 +135,7 @@ export class InlineRuntime implements PluginRuntime {
       return;
     }
     try {
-      inst.handleBroken(channel, reasonCode);
+      this.#timed('handle-broken', () => inst.handleBroken(channel, reasonCode));
     } catch (err) {
       this.#failed('handle-broken', 0, err);
       return;
@@ -127,7 +152,7 @@ export class InlineRuntime implements PluginRuntime {
     const inst = this.#enter('handle-timer');
     if (inst === undefined) return;
     try {
-      inst.handleTimer(token);
+      this.#timed('handle-timer', () => inst.handleTimer(token));
     } catch (err) {
       this.#failed('handle-timer', 0, err);
       return;
@@ -216,7 +241,7 @@ export class InlineRuntime implements PluginRuntime {
   }
 
   #hold(call: HeldCall): void {
-    if ((this.#health !== 'restarting' && !this.#gated) || this.#detached) return; // failed or swapped out: nobody will take it
+    if ((this.#health.value !== 'restarting' && !this.#gated) || this.#detached) return; // failed or swapped out: nobody will take it
     if (this.#held.length >= MAX_PLUGIN_PENDING_CALLS) {
       if (call.reason === -1) this.#owner.onChannelFailed(call.channel);
       return;
@@ -230,37 +255,28 @@ export class InlineRuntime implements PluginRuntime {
     const outOfFuel = this.#instance?.outOfFuel === true;
     this.#instance = undefined;
     const err = outOfFuel ? new PluginOutOfFuelError(exportName, this.spec.callFuel) : new PluginTrapError(exportName, { cause });
-    this.#log.error({ code: err.code, export: exportName, channel, policy: this.#policy, err: cause }, err.message);
-    this.#setHealth('restarting');
-    if (channel !== 0) this.#owner.onChannelFailed(channel);
-    if (this.#policy === 'fail-closed') {
-      this.#fail(new PluginFailedError(`plugin failed in ${exportName} and the failure policy is fail-closed: reload it (SIGHUP) to serve again`, { cause }));
+    const recovery = this.#policy.failed(exportName, channel, err, cause);
+    if (recovery.action === 'give-up') {
+      this.#fail(recovery.error);
       return;
     }
-    // `close`: the channels the dead instance knew go with it.
-    if (this.#policy === 'close') for (const [ch] of [...this.#owner.liveChannels()]) this.#owner.onChannelFailed(ch);
-    const delayMs = this.#governor.next(Date.now());
-    if (delayMs === null) {
-      this.#fail(new PluginFailedError(`plugin failed ${this.#governor.recent} times within a minute; giving up`, { cause }));
-    } else if (delayMs === 0) {
-      this.#restart();
-    } else {
-      this.#restartTimer = setTimeout(() => this.#restart(), delayMs);
-    }
+    // Not `this.#restartTimer = scheduleRestart(…)`: an immediate restart may fail again and set a timer of its own.
+    const timer = scheduleRestart(recovery.delayMs, () => this.#restart(recovery.resume));
+    if (timer !== undefined) this.#restartTimer = timer;
   }
 
-  #restart(): void {
+  #restart(resume: boolean): void {
     if (this.#detached) return;
     try {
       this.#instance = this.#createInstance();
     } catch (cause) {
-      this.#fail(new PluginFailedError(`plugin could not be restarted: ${(cause as Error).message}`, { cause }));
+      this.#fail(this.#policy.restartFailed(cause as Error));
       return;
     }
-    this.#setHealth('ok');
+    this.#health.set('ok');
     const generation = this.#generation;
     const introduced = new Set<number>();
-    if (this.#policy === 'reload') {
+    if (resume) {
       for (const [channel, peer] of [...this.#owner.liveChannels()]) {
         const ok = this.handleConnect(channel, peer);
         if (this.#generation !== generation) return; // failed again: that restart replays
@@ -288,10 +304,9 @@ export class InlineRuntime implements PluginRuntime {
     let error: string | null;
     this.#generation++;
     // Timers and upstream channels belong to the instance that armed or opened them.
-    this.#host.timers?.reset();
-    this.#host.upstreams?.reset();
+    this.#services.resetInstanceState();
     try {
-      inst = new PluginInstance(this.spec, this.#host);
+      inst = new PluginInstance(this.spec, this.#imports);
       this.#busy = true;
       error = inst.start(this.#config);
     } catch (cause) {
@@ -307,15 +322,6 @@ export class InlineRuntime implements PluginRuntime {
   #fail(err: PluginFailedError): void {
     this.#instance = undefined;
     this.#held = [];
-    this.#log.error({ code: err.code, err }, err.message);
-    this.#setHealth('failed');
-    this.#owner.onPluginFailed(err);
-  }
-
-  #setHealth(health: PluginHealth): void {
-    if (health === this.#health) return;
-    const previous = this.#health;
-    this.#health = health;
-    this.#log.info({ health, previous }, `plugin health ${health}`);
+    this.#policy.giveUp(err);
   }
 }

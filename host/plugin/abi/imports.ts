@@ -1,15 +1,17 @@
 /**
  * Builds the core-module import object of the `plugin` world: lifts each core call's (ptr, len)
- * pairs out of the plugin's memory (bounds-checked) and hands typed values to the `host`
- * interface. Core signatures follow the canonical ABI flattening of `wit/plugin.wit`.
+ * pairs out of the plugin's memory (bounds-checked) and hands typed values to the host imports.
+ * Core signatures follow the canonical ABI flattening of `wit/plugin.wit`
+ * (component-model CanonicalABI.md, "Flattening").
  */
-import { MAX_GROUP_NAME_BYTES, MAX_PLUGIN_LOG_BYTES, MAX_UPSTREAM_KEY_BYTES } from '../limits.js';
-import type { PluginMemory } from '../plugin/memory.js';
-import { GROUPS_IMPORT_MODULE, HOST_IMPORT_MODULE, TIMERS_IMPORT_MODULE, UPSTREAMS_IMPORT_MODULE } from '../plugin/world.js';
-import type { HostImports } from './host.js';
+import type { HostImports } from '../../host-api/host-imports.js';
+import { MAX_GROUP_NAME_BYTES, MAX_PLUGIN_LOG_BYTES, MAX_UPSTREAM_KEY_BYTES } from '../../limits.js';
+import { GROUPS_IMPORT_MODULE, HOST_IMPORT_MODULE, TIMERS_IMPORT_MODULE, UPSTREAMS_IMPORT_MODULE } from '../world.js';
+import type { PluginMemory } from './memory.js';
 
 /** The import object for `new WebAssembly.Instance(module, imports)`. */
-export function buildImports(host: HostImports, mem: PluginMemory): WebAssembly.Imports {
+export function buildImports(imports: HostImports, mem: PluginMemory): WebAssembly.Imports {
+  const { host, groups, timers, upstreams } = imports;
   return {
     [HOST_IMPORT_MODULE]: {
       // i32 arguments arrive signed: `>>> 0` makes handles, pointers and lengths unsigned.
@@ -31,47 +33,38 @@ export function buildImports(host: HostImports, mem: PluginMemory): WebAssembly.
         return host.nowMs();
       },
     },
-    // Interfaces `groups` and `timers`. Group names are read with one byte of slack past the limit
-    // so that the host API can refuse a name that is too long instead of cutting it.
+    // Group names, service names and keys are read with one byte of slack past their limit, so that
+    // the host API refuses a name that is too long instead of cutting it.
     [GROUPS_IMPORT_MODULE]: {
       'group-join'(gPtr: number, gLen: number, channel: number): number {
-        const g = host.groups;
-        return g !== undefined && g.groupJoin(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1), channel >>> 0) ? 1 : 0;
+        return groups.groupJoin(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1), channel >>> 0) ? 1 : 0;
       },
       'group-leave'(gPtr: number, gLen: number, channel: number): number {
-        const g = host.groups;
-        return g !== undefined && g.groupLeave(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1), channel >>> 0) ? 1 : 0;
+        return groups.groupLeave(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1), channel >>> 0) ? 1 : 0;
       },
       'group-send'(gPtr: number, gLen: number, ptr: number, len: number, except: number): number {
-        const g = host.groups;
         const name = mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1);
         const p = ptr >>> 0;
         const src = mem.bytes(p, len >>> 0);
-        return g === undefined ? 0 : g.groupSend(name, src, p, p + (len >>> 0), except >>> 0);
+        return groups.groupSend(name, src, p, p + (len >>> 0), except >>> 0);
       },
       'group-size'(gPtr: number, gLen: number): number {
-        const g = host.groups;
-        return g === undefined ? 0 : g.groupSize(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1));
+        return groups.groupSize(mem.readString(gPtr >>> 0, gLen >>> 0, MAX_GROUP_NAME_BYTES + 1));
       },
     },
     [TIMERS_IMPORT_MODULE]: {
       'timer-set'(token: bigint, delayMs: number, repeat: number): number {
-        const t = host.timers;
-        return t !== undefined && t.timerSet(BigInt.asUintN(64, token), delayMs >>> 0, repeat !== 0) ? 1 : 0;
+        return timers.timerSet(BigInt.asUintN(64, token), delayMs >>> 0, repeat !== 0) ? 1 : 0;
       },
       'timer-cancel'(token: bigint): number {
-        const t = host.timers;
-        return t !== undefined && t.timerCancel(BigInt.asUintN(64, token)) ? 1 : 0;
+        return timers.timerCancel(BigInt.asUintN(64, token)) ? 1 : 0;
       },
     },
     [UPSTREAMS_IMPORT_MODULE]: {
       'upstream-open'(sPtr: number, sLen: number, kPtr: number, kLen: number): number {
-        const u = host.upstreams;
-        if (u === undefined) return 0;
-        // One byte of slack past the limit, so that an over-long name or key is refused, not cut.
         const service = mem.readString(sPtr >>> 0, sLen >>> 0, MAX_UPSTREAM_KEY_BYTES + 1);
         const key = mem.readString(kPtr >>> 0, kLen >>> 0, MAX_UPSTREAM_KEY_BYTES + 1);
-        return u.upstreamOpen(service, key);
+        return upstreams.upstreamOpen(service, key);
       },
     },
   };

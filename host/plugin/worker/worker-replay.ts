@@ -1,11 +1,14 @@
 /**
  * What a fresh worker instance is told after a failure (worker isolation): first
  * `handle-connect(resumed = true)` for the open channels the dead instance knew, then the calls it
- * did not run, in their order, for the channels the fresh instance knows by then. Pure: the
- * runtime hands in what it knows and posts what comes out.
+ * did not run, in their order, for the channels the fresh instance knows by then. A connect that
+ * had not run is replayed when its channel is still open or its `handle-broken` follows, so the
+ * instance sees either both or neither (under the `close` policy those channels were closed without
+ * `handle-broken`: it sees neither). Pure: the runtime hands in what it knows and posts what comes
+ * out.
  */
 import { CALL_ADOPT, CALL_BROKEN, CALL_CONNECT, CALL_RESTORE, CALL_SNAPSHOT, CALL_STOP, RecordWriter, encodePeer, forEachRecord } from './worker-protocol.js';
-import type { PeerInfo } from './world.js';
+import type { PeerInfo } from '../world.js';
 
 /** A decoded call, its body copied out of the batch. */
 export interface Call {
@@ -34,6 +37,7 @@ export function decodeCalls(bytes: Uint8Array): Call[] {
  */
 export function planReplay(pending: readonly Call[], known: Map<number, PeerInfo>, live: ReadonlyMap<number, PeerInfo>, resume: boolean): RecordWriter {
   const connectsAgain = new Set(pending.filter((c) => c.kind === CALL_CONNECT).map((c) => c.channel));
+  const brokenLater = new Set(pending.filter((c) => c.kind === CALL_BROKEN).map((c) => c.channel));
   const introduced = new Set<number>();
   const queue = new RecordWriter();
   for (const [ch, peer] of [...known]) {
@@ -44,7 +48,10 @@ export function planReplay(pending: readonly Call[], known: Map<number, PeerInfo
     }
   }
   for (const c of pending) {
-    if (c.kind === CALL_CONNECT || c.kind === CALL_ADOPT) introduced.add(c.channel);
+    if (c.kind === CALL_CONNECT) {
+      if (!live.has(c.channel) && !brokenLater.has(c.channel)) continue;
+      introduced.add(c.channel);
+    } else if (c.kind === CALL_ADOPT) introduced.add(c.channel);
     else if (!CONTROL_CALLS.has(c.kind) && !introduced.has(c.channel)) continue;
     queue.push(c.kind, c.channel, c.body);
     if (c.kind === CALL_BROKEN) introduced.delete(c.channel);

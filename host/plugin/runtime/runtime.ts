@@ -4,8 +4,8 @@
  *
  * - `InlineRuntime` (inline-runtime.ts) calls the instance on the I/O thread: a few hundred ns per
  *   frame, no preemption (a call that never returns stalls the broker);
- * - `WorkerRuntime` (worker-runtime.ts) runs the instance in a `worker_threads` Worker fed in
- *   batches; a call over `pluginCallBudgetMs` is stopped by terminating the worker.
+ * - `WorkerRuntime` (../worker/worker-runtime.ts) runs the instance in a `worker_threads` Worker
+ *   fed in batches; a call over `pluginCallBudgetMs` is stopped by terminating the worker.
  *
  * Rules both enforce (the calling rules of wit/plugin.wit):
  * - never re-entrant: a `handle-broken` that becomes due while a call runs is delivered after it;
@@ -15,12 +15,14 @@
  *   `failed` until an operator reloads). Restarts back off exponentially and are capped per minute.
  */
 import type { Logger } from 'pino';
-import type { FailurePolicy, IsolationMode } from '../config.js';
-import type { PluginFailedError } from '../errors.js';
-import type { HostImports } from '../host-api/host.js';
+import type { FailurePolicy, IsolationMode } from '../../config.js';
+import type { PluginFailedError } from '../../errors.js';
+import type { HostImports } from '../../host-api/host-imports.js';
+import type { PluginSpec } from '../load/plugin-spec.js';
+import type { PeerInfo } from '../world.js';
+import type { CallTimings } from '../../metrics/call-timings.js';
 import type { PluginHealth } from './health.js';
-import type { PluginSpec } from './plugin-spec.js';
-import type { PeerInfo } from './world.js';
+import type { RuntimeServices } from './runtime-services.js';
 
 /** What the runtime asks of its owner (the broker). */
 export interface RuntimeOwner {
@@ -42,8 +44,10 @@ export interface RuntimeOwner {
 /** Everything a runtime needs, whatever its isolation. */
 export interface RuntimeOptions {
   readonly spec: PluginSpec;
-  /** The `host` interface, applied on the I/O thread. */
-  readonly host: HostImports;
+  /** The WIT interfaces on the I/O thread (worker isolation applies the worker's effects through them). */
+  readonly imports: HostImports;
+  /** What the runtime needs from the I/O thread besides (resets; a worker's mirror and handle reserve). */
+  readonly services: RuntimeServices;
   /** Text for the plugin's `start(config)`. */
   readonly config: string;
   readonly log: Logger;
@@ -53,6 +57,8 @@ export interface RuntimeOptions {
   readonly callBudgetMs: number;
   /** Largest frame a plugin may send (checked in the worker before the frame crosses threads). */
   readonly maxFrameBytes: number;
+  /** Where sampled call durations go (metrics, #11); absent: calls are not timed. */
+  readonly callTimings?: CallTimings;
 }
 
 /** One running plugin, as the broker sees it. */
@@ -118,7 +124,7 @@ export interface PluginRuntime {
 /** Creates the runtime for `isolation` (nothing runs until `start`). */
 export async function createRuntime(isolation: IsolationMode, opts: RuntimeOptions): Promise<PluginRuntime> {
   if (isolation === 'worker') {
-    const { WorkerRuntime } = await import('./worker-runtime.js');
+    const { WorkerRuntime } = await import('../worker/worker-runtime.js');
     return new WorkerRuntime(opts);
   }
   const { InlineRuntime } = await import('./inline-runtime.js');

@@ -5,13 +5,13 @@
  * runs). Every refusal is one line naming what is wrong.
  *
  * The component is *not* run through jco's transpiled glue: that glue costs ≈ 14 µs per call
- * (toolchain.md). The runtime calls the main core module's exports directly (see instance.ts).
+ * (docs/plugin-runtime.md). The runtime calls the main core module's exports directly (see ../abi/instance.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PluginForbiddenImportError, PluginLoadError, PluginNotComponentError, PluginWitVersionError, PluginWorldMismatchError } from '../errors.js';
-import { DEFAULT_PLUGIN_MEMORY_MAX_MB } from '../limits.js';
+import { PluginForbiddenImportError, PluginLoadError, PluginNotComponentError, PluginWitVersionError, PluginWorldMismatchError } from '../../errors.js';
+import { DEFAULT_PLUGIN_MEMORY_MAX_MB } from '../../limits.js';
 import { binaryKind, readComponent } from './component-reader.js';
 import { instrumentFuel } from './fuel.js';
 import { capMemory, pagesForMb } from './memory-cap.js';
@@ -28,7 +28,7 @@ import {
   WORLD_EXPORTS,
   findWitDir,
   worldFor,
-} from './world.js';
+} from '../world.js';
 
 const REQUIRED_EXPORTS = [...ABI_EXPORTS, ...WORLD_EXPORTS];
 

@@ -1,10 +1,10 @@
 /**
- * Messages between the I/O thread and a plugin worker (worker-runtime.ts ↔ worker.ts).
+ * Messages between the I/O thread and a plugin worker (worker-runtime.ts ↔ worker-thread.ts).
  *
  * Calls and their effects cross in batches: one `postMessage` carries every call queued during an
  * event-loop turn, encoded back to back in one byte buffer, and one message carries back every
  * effect (frames sent, closes, log lines, connect answers) of the whole batch. Per message that
- * costs ≈ 1.4 µs in batches of 64 against ≈ 74 µs for a lone `postMessage` (toolchain.md).
+ * costs ≈ 1.4 µs in batches of 64 against ≈ 74 µs for a lone `postMessage` (docs/plugin-runtime.md).
  *
  * Record layout, both directions: u8 kind, u32 channel, u32 length, then `length` bytes.
  *
@@ -12,8 +12,8 @@
  * worker is in without any message: the worker bumps `CTL_SEQ` and sets `CTL_IN_CALL` around each
  * call, so a stuck call is one whose sequence number stops moving.
  */
-import type { StringEncoding } from './component-reader.js';
-import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
+import type { StringEncoding } from '../load/component-reader.js';
+import { TRANSPORT_KINDS, type PeerInfo } from '../world.js';
 
 /** Call kinds (I/O thread → worker). */
 export const CALL_CONNECT = 1;
@@ -140,6 +140,8 @@ export interface ResultMessage {
   readonly failedAt: number;
   readonly error: WireError | null;
   readonly memoryBytes: number;
+  /** Sampled call durations of the batch (metrics, #11): pairs of call kind and seconds; usually empty. */
+  readonly timings: readonly number[];
 }
 
 export type FromWorker = StartedMessage | ResultMessage;

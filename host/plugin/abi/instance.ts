@@ -1,21 +1,21 @@
 /**
  * One instance of a plugin: the host side of the canonical ABI for the `plugin` world, calling the
  * main core module's exports directly. This replaces jco's transpiled glue on the per-message path
- * (≈ 14 µs per call there, ≈ 0.1–0.3 µs here: toolchain.md).
+ * (≈ 14 µs per call there, ≈ 0.1–0.3 µs here: docs/plugin-runtime.md).
  *
  * Lowering rules implemented here (component-model CanonicalABI.md): a `list<u8>` or `string`
  * argument is copied into memory obtained from the plugin's `cabi_realloc(0, 0, align, size)` and
  * passed as (ptr, len); `u32`/`bool`/enums pass as i32; `result<_, string>` comes back through a
  * return pointer (discriminant byte at +0, string ptr at +4, len at +8).
  */
-import type { HostImports } from '../host-api/host.js';
-import { buildImports } from '../host-api/imports.js';
-import { PluginBadPointerError } from '../errors.js';
-import { FUEL_EXPORT } from './fuel.js';
+import type { HostImports } from '../../host-api/host-imports.js';
+import { buildImports } from './imports.js';
+import { PluginBadPointerError } from '../../errors.js';
+import { FUEL_EXPORT } from '../load/fuel.js';
 import { PluginMemory } from './memory.js';
-import type { PluginSpec } from './plugin-spec.js';
-import { MAX_PLUGIN_LOG_BYTES } from '../limits.js';
-import { TRANSPORT_KINDS, type PeerInfo } from './world.js';
+import type { PluginSpec } from '../load/plugin-spec.js';
+import { MAX_PLUGIN_LOG_BYTES } from '../../limits.js';
+import { TRANSPORT_KINDS, type PeerInfo } from '../world.js';
 
 type I32 = number;
 interface CoreExports {

@@ -4,7 +4,7 @@
  * `PLUGIN_RESTART_BACKOFF_MAX_MS`), and more than `MAX_PLUGIN_RESTARTS_PER_WINDOW` restarts within
  * `PLUGIN_RESTART_WINDOW_MS` give up (the plugin is `failed`).
  */
-import { MAX_PLUGIN_RESTARTS_PER_WINDOW, PLUGIN_RESTART_BACKOFF_BASE_MS, PLUGIN_RESTART_BACKOFF_MAX_MS, PLUGIN_RESTART_WINDOW_MS } from '../limits.js';
+import { MAX_PLUGIN_RESTARTS_PER_WINDOW, PLUGIN_RESTART_BACKOFF_BASE_MS, PLUGIN_RESTART_BACKOFF_MAX_MS, PLUGIN_RESTART_WINDOW_MS } from '../../limits.js';
 
 export class RestartGovernor {
   #times: number[] = [];

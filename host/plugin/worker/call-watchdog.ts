@@ -4,7 +4,7 @@
  * moved for its budget. No message and no clock read per call: the worker only bumps a counter, and
  * the check runs every quarter budget, so a stuck call is reported between 1 and 1.25 budgets in.
  */
-import { PLUGIN_START_BUDGET_FACTOR } from '../limits.js';
+import { PLUGIN_START_BUDGET_FACTOR } from '../../limits.js';
 import { CALL_RESTORE, CALL_SNAPSHOT, CALL_START, CTL_CHANNEL, CTL_IN_CALL, CTL_KIND, CTL_SEQ } from './worker-protocol.js';
 
 export class CallWatchdog {

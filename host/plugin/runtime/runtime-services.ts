@@ -1,0 +1,48 @@
+/**
+ * `RuntimeServices`: what a plugin runtime needs from the I/O thread besides the WIT interfaces
+ * (`HostImports`). Inline isolation only resets per-instance state; worker isolation also seeds its
+ * group mirror, hands out reserved upstream handles and opens upstreams under them.
+ */
+import type { Router } from '../../routing/router.js';
+import type { TimerTable } from '../../routing/timers.js';
+import type { UpstreamScope } from '../../routing/upstreams.js';
+
+export interface RuntimeServices {
+  /** A fresh instance is starting: the previous instance's timers and upstream channels go with it. */
+  resetInstanceState(): void;
+  /** Every non-empty group and its members: seeds a fresh worker's membership mirror. */
+  groupMemberships(): Iterable<readonly [string, ReadonlySet<number>]>;
+  /** The configured upstream service names (a worker refuses others itself). */
+  readonly upstreamServices: readonly string[];
+  /** A channel handle set aside for a worker's `upstream-open`. */
+  reserveUpstreamHandle(): number;
+  /** Gives back a reserved handle the worker never used. */
+  releaseUpstreamHandle(handle: number): void;
+  /** The I/O-thread half of a worker's `upstream-open` under a reserved handle; false when it could not open (the handle is released). */
+  openUpstreamAs(service: string, key: string, handle: number): boolean;
+}
+
+/** What the services of one runtime are made of. */
+export interface RuntimeServicesDeps {
+  readonly router: Router;
+  /** The runtime's own timers. */
+  readonly timers: TimerTable;
+  /** The runtime's own upstream channels. */
+  readonly upstreams: UpstreamScope;
+}
+
+/** Builds the services of one plugin runtime over the broker's router and the runtime's timers and upstream scope. */
+export function createRuntimeServices(deps: RuntimeServicesDeps): RuntimeServices {
+  const { router, timers, upstreams } = deps;
+  return {
+    resetInstanceState() {
+      timers.clear();
+      upstreams.closeAll();
+    },
+    groupMemberships: () => router.groupMemberships(),
+    upstreamServices: upstreams.services,
+    reserveUpstreamHandle: () => upstreams.reserveHandle(),
+    releaseUpstreamHandle: (handle) => upstreams.releaseHandle(handle),
+    openUpstreamAs: (service, key, handle) => upstreams.open(service, key, handle) !== 0,
+  };
+}

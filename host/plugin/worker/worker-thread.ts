@@ -1,0 +1,171 @@
+/**
+ * Entry of a plugin worker thread (worker isolation). Instantiates the plugin, runs the batches of
+ * calls the I/O thread posts, and posts back each batch's effects. Host calls are answered here by
+ * the `EffectRecorder` (effect-recorder.ts) from mirrors of what this instance knows; the I/O thread
+ * then applies the effects in order.
+ */
+import { parentPort } from 'node:worker_threads';
+import { PluginInstance } from '../abi/instance.js';
+import type { PluginSpec } from '../load/plugin-spec.js';
+import { PLUGIN_CALL_SAMPLE_EVERY } from '../../limits.js';
+import { EffectRecorder } from './effect-recorder.js';
+import {
+  CALL_ADOPT,
+  CALL_BROKEN,
+  CALL_CONNECT,
+  CALL_GROUP_MIRROR,
+  CALL_MSG,
+  CALL_RESTORE,
+  CALL_SNAPSHOT,
+  CALL_START,
+  CALL_STOP,
+  CALL_TIMER,
+  CTL_CHANNEL,
+  CTL_IN_CALL,
+  CTL_KIND,
+  CTL_SEQ,
+  EFFECT_CONNECT_RESULT,
+  EFFECT_SNAPSHOT,
+  decodePeer,
+  forEachRecord,
+  toWireError,
+  type FromWorker,
+  type InitMessage,
+  type ToWorker,
+  type WireError,
+} from './worker-protocol.js';
+
+const port = parentPort!;
+let init: InitMessage;
+let ctl: Int32Array;
+let recorder: EffectRecorder;
+let instance: PluginInstance | undefined;
+/** Calls counted for sampling; one in PLUGIN_CALL_SAMPLE_EVERY of the four handle-* exports is timed (#11). */
+let calls = 0;
+const SAMPLE_MASK = PLUGIN_CALL_SAMPLE_EVERY - 1;
+const YES = Uint8Array.of(1);
+const NO = Uint8Array.of(0);
+
+function post(msg: FromWorker): void {
+  // The effects buffer is fresh for each batch: hand it over instead of copying it again.
+  port.postMessage(msg, msg.type === 'result' ? [msg.effects.buffer as ArrayBuffer] : []);
+}
+
+function enter(kind: number, channel: number): void {
+  ctl[CTL_KIND] = kind;
+  ctl[CTL_CHANNEL] = channel;
+  Atomics.add(ctl, CTL_SEQ, 1);
+  Atomics.store(ctl, CTL_IN_CALL, 1);
+}
+
+function leave(): void {
+  Atomics.store(ctl, CTL_IN_CALL, 0);
+}
+
+function startInstance(): void {
+  instance = undefined;
+  // The I/O thread's index is the truth after a failure: it seeds the mirror (CALL_GROUP_MIRROR).
+  recorder.reset();
+  let error: WireError | null = null;
+  let refused = false;
+  enter(CALL_START, 0);
+  try {
+    const spec = { ...init, module: init.module } as unknown as PluginSpec;
+    const inst = new PluginInstance(spec, recorder.imports);
+    const refusal = inst.start(init.config);
+    if (refusal === null) instance = inst;
+    else {
+      refused = true;
+      error = { name: 'PluginStartError', message: refusal };
+    }
+  } catch (err) {
+    error = toWireError(err);
+  } finally {
+    leave();
+  }
+  post({ type: 'started', error, refused, memoryBytes: instance?.memoryBytes ?? 0 });
+}
+
+function runBatch(id: number, bytes: Uint8Array): void {
+  const inst = instance;
+  if (inst === undefined) return; // failed: batches are ignored until `restart`
+  const effects = recorder.effects;
+  let failedAt = -1;
+  let error: WireError | null = null;
+  const timings: number[] = [];
+  forEachRecord(bytes, (r, i) => {
+    enter(r.kind, r.channel);
+    const timed = (r.kind === CALL_MSG || r.kind === CALL_CONNECT || r.kind === CALL_BROKEN || r.kind === CALL_TIMER) && (++calls & SAMPLE_MASK) === 0;
+    const t0 = timed ? performance.now() : 0;
+    try {
+      switch (r.kind) {
+        case CALL_MSG:
+          if (recorder.isLive(r.channel)) inst.handleMsg(r.channel, r.body);
+          break;
+        case CALL_CONNECT: {
+          recorder.channelConnected(r.channel);
+          const ok = inst.handleConnect(r.channel, decodePeer(r.body));
+          if (!ok) recorder.channelRefused(r.channel);
+          effects.push(EFFECT_CONNECT_RESULT, r.channel, ok ? YES : NO);
+          break;
+        }
+        case CALL_BROKEN:
+          if (recorder.channelBroken(r.channel)) inst.handleBroken(r.channel, r.body[0]);
+          break;
+        case CALL_GROUP_MIRROR:
+          recorder.seedGroups(r.body);
+          break;
+        case CALL_SNAPSHOT:
+          effects.push(EFFECT_SNAPSHOT, 0, init.stateful ? inst.snapshot() : undefined);
+          break;
+        case CALL_RESTORE:
+          inst.restore(r.body);
+          break;
+        case CALL_ADOPT:
+          // The restored state knows this channel; the mirror learns it from the I/O thread.
+          recorder.channelConnected(r.channel);
+          break;
+        case CALL_STOP:
+          inst.stop();
+          break;
+        case CALL_TIMER: {
+          const token = r.body.readBigUInt64LE(0);
+          recorder.timerFiring(token);
+          inst.handleTimer(token);
+          break;
+        }
+      }
+    } catch (err) {
+      failedAt = i;
+      error = inst.outOfFuel
+        ? { name: 'PluginOutOfFuelError', code: 'PB_ERR_PLUGIN_OUT_OF_FUEL', message: `used up its fuel of ${init.callFuel} steps` }
+        : toWireError(err);
+      return false;
+    } finally {
+      leave();
+    }
+    if (timed) timings.push(r.kind, (performance.now() - t0) / 1000);
+    return true;
+  });
+  if (failedAt >= 0) instance = undefined;
+  post({ type: 'result', id, effects: effects.take(), failedAt, error, memoryBytes: inst.memoryBytes, timings });
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'init':
+      init = msg;
+      ctl = new Int32Array(msg.ctl);
+      recorder = new EffectRecorder({ maxFrameBytes: msg.maxFrameBytes, timed: msg.timed, upstreamServices: msg.upstreamServices });
+      recorder.addHandles(msg.handles);
+      startInstance();
+      break;
+    case 'restart':
+      startInstance();
+      break;
+    case 'batch':
+      recorder.addHandles(msg.handles);
+      runBatch(msg.id, msg.bytes);
+      break;
+  }
+});
