@@ -120,4 +120,20 @@ describe('examples/chat-web in headless Chromium', () => {
     await page.locator('#status', { hasText: 'PB_ERR_CLIENT_UNSUPPORTED_TRANSPORT' }).waitFor({ timeout: DEADLINE_MS });
     expect(errors.join('\n')).toContain('tcp://');
   });
+
+  it('its server serves the page and the SDK build, and nothing else', async () => {
+    const get = async (path: string, method = 'GET'): Promise<[number, string | null]> => {
+      const res = await fetch(new URL(path, site.url), { method });
+      await res.arrayBuffer();
+      return [res.status, res.headers.get('content-type')];
+    };
+    expect(await get('/')).toEqual([200, 'text/html; charset=utf-8']);
+    expect(await get('/app.js')).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect(await get('/sdk/browser.js')).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect((await get('/sdk/transports/websocket.js'))[0]).toBe(200);
+    for (const path of ['/serve.js', '/sdk/../package.json', '/sdk/%2e%2e/package.json', '/sdk/browser.d.ts', '/sdk/%E0%A4%A', '/nope']) {
+      expect((await get(path))[0], path).toBe(404);
+    }
+    expect((await get('/', 'POST'))[0]).toBe(405);
+  });
 });
