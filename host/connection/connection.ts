@@ -156,8 +156,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     const len = end - start;
     if (len > this.#policy.maxFrameBytes) return false;
     if (this.#out.bytes + this.#transport.bufferedBytes + decimalHeaderBytes(len) + len > this.#policy.maxOutboundBytes) {
-      this.#events.onLimit(this, 'slow-consumer');
-      this.destroy('slow-consumer');
+      this.overflow();
       return false;
     }
     this.#arena.appendFrame(this.#out, src, start, end);
@@ -178,8 +177,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   sendEncoded(frames: Buffer): boolean {
     if (!isLive(this.#state)) return false;
     if (this.#out.bytes + this.#transport.bufferedBytes + frames.length > this.#policy.maxOutboundBytes) {
-      this.#events.onLimit(this, 'slow-consumer');
-      this.destroy('slow-consumer');
+      this.overflow();
       return false;
     }
     this.#out.push(frames);
@@ -188,6 +186,17 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
       process.nextTick(flushConnection, this);
     }
     return true;
+  }
+
+  /**
+   * The peer is not reading: more than `maxOutboundBytes` would queue for it. Closes at once as
+   * `slow-consumer`, dropping the queue (also called for a plugin in a worker, whose
+   * `channel-send` made that decision on its side of the thread boundary).
+   */
+  overflow(): void {
+    if (!isLive(this.#state)) return;
+    this.#events.onLimit(this, 'slow-consumer');
+    this.destroy('slow-consumer');
   }
 
   // HeartbeatTarget
