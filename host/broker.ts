@@ -25,6 +25,15 @@ import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
 import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
 import type { Transport } from './transport/transport.js';
+import type { AdminTarget, BrokerPhase, DrainStarted, ListenerRecord } from './admin/admin-target.js';
+import { startAdminServer, type AdminServer } from './admin/admin-server.js';
+import { readAdminToken } from './admin/auth.js';
+import { createBrokerTarget } from './admin/broker-target.js';
+import { AdminRequestError } from './errors.js';
+import { CallTimings } from './metrics/call-timings.js';
+import { createBrokerMetrics, type BrokerMetrics } from './metrics/metrics.js';
+import { ClientTraffic } from './metrics/traffic.js';
+import { transportLabel } from './metrics/transport-label.js';
 
 /** Counters of what happened since start. */
 export interface BrokerStats {
@@ -65,6 +74,22 @@ export class Broker {
   readonly #admission: Admission;
   readonly #upstreams: Upstreams;
   #sweeper: NodeJS.Timeout | undefined;
+  // Operations (#11): client connections and their counters, plugin call timings, lifecycle
+  // phase, the admin listener and the close summary line.
+  readonly #clients = new ClientTraffic<Connection>();
+  readonly #callTimings = new CallTimings();
+  readonly #startedAtMs = Date.now();
+  #restarts = 0;
+  #phase: BrokerPhase = 'starting';
+  #target: AdminTarget | undefined;
+  #metrics: BrokerMetrics | undefined;
+  #admin: AdminServer | undefined;
+  #listenerClosed: Promise<void> | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #closeSummary: Partial<Record<CloseReason, number>> = {};
+  #closeSummaryTimer: NodeJS.Timeout | undefined;
+  #stopped!: () => void;
+  readonly #whenStopped = new Promise<void>((resolve) => (this.#stopped = resolve));
 
   /** Validates options (unless `resolveOptions` made them); nothing is opened until `start`. */
   constructor(opts: BrokerOptions | ResolvedOptions) {
@@ -130,6 +155,27 @@ export class Broker {
     return this.#runtime?.memoryBytes ?? 0;
   }
 
+  /** Address the admin listener is bound to (after `start`), or undefined without `adminListen`. */
+  get adminAddress(): { host: string; port: number } | undefined {
+    return this.#admin?.address;
+  }
+
+  /** What metrics and the admin API read (and the operator actions they take). */
+  get view(): AdminTarget {
+    return (this.#target ??= this.#createTarget());
+  }
+
+  /** The Prometheus text of every metric (what `GET /metrics` answers). */
+  scrapeMetrics(): Promise<string> {
+    this.#metrics ??= createBrokerMetrics(this.view, this.log);
+    return this.#metrics.scrape();
+  }
+
+  /** Resolves once the broker has stopped (by `stop()`, a signal, or the end of a drain). */
+  whenStopped(): Promise<void> {
+    return this.#whenStopped;
+  }
+
   /** A copy of the counters. */
   stats(): BrokerStats {
     return { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed }, refused: { ...this.#admission.refusedTotal } };
@@ -147,11 +193,14 @@ export class Broker {
   }
 
   async #start(): Promise<void> {
+    // Read first: a missing token file stops the start before anything loads or listens.
+    const adminToken = this.options.adminListen === undefined ? undefined : await readAdminToken(this.options);
     const spec = await loadPlugin(this.options.plugin, { memoryMaxMb: this.options.pluginMemoryMaxMb, callFuel: this.options.pluginCallFuel });
     const runtime = await this.#createRuntime(spec);
     await runtime.start();
     this.#runtime = runtime;
     try {
+      await this.#startAdmin(adminToken);
       this.#listener = await listenTcp({
         host: this.options.host,
         port: this.options.port,
@@ -160,11 +209,17 @@ export class Broker {
         onError: (err) => this.log.error({ err }, 'listener error'),
       });
     } catch (err) {
+      await this.#admin?.close();
       await runtime.stop();
       throw err;
     }
     this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs(this.#heartbeat));
     this.#sweeper.unref();
+    if (this.options.closeSummaryIntervalMs > 0) {
+      this.#closeSummaryTimer = setInterval(() => this.#logCloseSummary(), this.options.closeSummaryIntervalMs);
+      this.#closeSummaryTimer.unref();
+    }
+    if (this.#phase === 'starting') this.#phase = 'serving';
     this.log.info(
       { host: this.#listener.address.host, port: this.#listener.address.port, plugin: spec.path, sha256: spec.sha256, stringEncoding: spec.stringEncoding },
       'listening',
@@ -192,8 +247,10 @@ export class Broker {
   async #stop(): Promise<void> {
     // A stop requested during start-up waits for the start to finish (or fail) first.
     await this.#starting?.catch(() => {});
+    this.#phase = 'stopping';
+    clearTimeout(this.#drainTimer);
     const listener = this.#listener;
-    const closed = listener?.close();
+    const closed = this.#listenerClosed ?? listener?.close();
     clearInterval(this.#sweeper);
     this.#upstreams.stop();
     const conns = this.#registry.list();
@@ -205,7 +262,78 @@ export class Broker {
     this.#dropTimers();
     await this.#runtime?.stop();
     if (closed !== undefined) await withTimeout(closed, CLOSE_LINGER_MS + 100);
+    clearInterval(this.#closeSummaryTimer);
+    this.#logCloseSummary();
+    await this.#admin?.close();
+    this.#metrics?.close();
+    this.#phase = 'stopped';
     this.log.info(this.stats(), 'stopped');
+    this.#stopped();
+  }
+
+  /**
+   * Lame duck (admin `POST /api/v1/drain`): the listener stops accepting and readiness turns 503;
+   * open connections keep being served until `graceMs` passes (default `drainTimeoutMs`) or they
+   * have all closed; then the broker stops as `stop()` does (`handle-broken(shutdown)` for those
+   * left). Returns at once.
+   * @throws {AdminRequestError} 409 when the broker is not serving (starting, draining or stopping).
+   */
+  drain(graceMs: number = this.options.drainTimeoutMs): DrainStarted {
+    if (this.#phase !== 'serving') throw new AdminRequestError('PB_ERR_ADMIN_CONFLICT', 409, `the broker is ${this.#phase}, not serving: nothing to drain`);
+    this.#phase = 'draining';
+    this.#listenerClosed = this.#listener?.close();
+    const connections = this.#clients.size;
+    this.log.info({ graceMs, connections }, 'draining: no new connections; open ones stay until the grace ends');
+    if (connections === 0) setImmediate(() => void this.stop());
+    else this.#drainTimer = setTimeout(() => void this.stop(), graceMs);
+    return { graceMs, connections };
+  }
+
+  /** Starts the admin listener when `adminListen` is set. */
+  async #startAdmin(token: string | undefined): Promise<void> {
+    const listen = this.options.adminListen;
+    if (listen === undefined) return;
+    this.#metrics ??= createBrokerMetrics(this.view, this.log);
+    this.#admin = await startAdminServer({
+      host: listen.host,
+      port: listen.port,
+      token,
+      target: this.view,
+      metrics: this.#metrics,
+      log: this.log,
+    });
+    this.log.info({ host: this.#admin.address.host, port: this.#admin.address.port, token: token !== undefined }, 'admin listening');
+  }
+
+  #createTarget(): AdminTarget {
+    return createBrokerTarget({
+      startedAtMs: this.#startedAtMs,
+      clients: this.#clients,
+      registry: this.#registry,
+      router: this.#router,
+      upstreams: this.#upstreams,
+      callTimings: this.#callTimings,
+      runtime: () => this.#runtime,
+      restarts: () => this.#restarts,
+      phase: () => this.#phase,
+      listeners: (): ListenerRecord[] =>
+        this.#listener === undefined || this.#phase !== 'serving'
+          ? []
+          : [{ transport: 'tcp', host: this.#listener.address.host, port: this.#listener.address.port }],
+      refused: () => ({ ...this.#admission.refusedTotal }),
+      framesDropped: () => this.#stats.framesDropped,
+      closeByOperator: (conn) => conn.close('closed-by-operator'),
+      reloadPlugin: async (path) => this.reloadPlugin(path),
+      drain: (graceMs) => this.drain(graceMs),
+    });
+  }
+
+  /** One info line with the client connections closed since the last one, by reason (none: no line). */
+  #logCloseSummary(): void {
+    const closed = this.#closeSummary;
+    if (Object.keys(closed).length === 0) return;
+    this.#closeSummary = {};
+    this.log.info({ closed, intervalMs: this.options.closeSummaryIntervalMs }, 'closed connections');
   }
 
   /** Resolves true once no connection has outbound bytes left, false at the deadline. */
@@ -240,8 +368,10 @@ export class Broker {
     }
     const conn = new Connection(this.#registry.allocateId(), transport, this.#hooks, this.#policy, this.#arena);
     this.#registry.add(conn);
+    const peer = conn.peerInfo(false);
+    this.#clients.opened(conn, transportLabel(peer));
     const generation = runtime.generation;
-    const accepted = runtime.handleConnect(conn.id, conn.peerInfo(false));
+    const accepted = runtime.handleConnect(conn.id, peer);
     if (runtime.generation !== generation) return; // trapped: already closed as plugin-failed
     // undefined: worker isolation answers later (onConnectDecided); frames queue behind the connect.
     if (accepted !== false) conn.open();
@@ -267,6 +397,7 @@ export class Broker {
       callBudgetMs: this.options.pluginCallBudgetMs,
       maxFrameBytes: this.options.maxFrameBytes,
       maxOutboundBytes: this.options.maxOutboundBytes,
+      callTimings: this.#callTimings,
     });
     this.#timerTables.set(runtime, timers);
     this.#upstreamScopes.set(runtime, upstreamScope);
@@ -345,11 +476,17 @@ export class Broker {
       this.#registry.delete(conn.id);
       this.#router.channelEnded(conn.id);
       this.#stats.closed[reason] = (this.#stats.closed[reason] ?? 0) + 1;
+      if (this.#clients.has(conn)) {
+        this.#clients.ended(conn, reason);
+        this.#closeSummary[reason] = (this.#closeSummary[reason] ?? 0) + 1;
+      }
       this.log.debug({ connId: conn.id, remote: conn.remote, reason }, 'connection closed');
       if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
     },
     onTransportClosed: (conn) => {
       this.#admission.release(conn.remoteAddress);
+      this.#clients.released(conn);
+      if (this.#phase === 'draining' && this.#clients.size === 0) void this.stop();
     },
     onLimit: (conn, what) => {
       if (what === 'rate-drop') {
@@ -372,6 +509,7 @@ export class Broker {
     },
     liveChannels: () => this.#liveChannels(),
     onInstanceReplaced: () => {
+      this.#restarts++;
       this.log.info({ connections: this.#registry.size, policy: this.options.onPluginFailure }, 'plugin restarted');
     },
     onPluginFailed: (err) => {

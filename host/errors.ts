@@ -26,6 +26,15 @@ export type ErrorCode =
   | 'PB_ERR_BUILD_FAILED'
   | 'PB_ERR_BUILD_TOOLCHAIN_MISSING'
   | 'PB_ERR_LISTEN'
+  | 'PB_ERR_ADMIN_UNAUTHORIZED'
+  | 'PB_ERR_ADMIN_NOT_FOUND'
+  | 'PB_ERR_ADMIN_METHOD_NOT_ALLOWED'
+  | 'PB_ERR_ADMIN_BAD_REQUEST'
+  | 'PB_ERR_ADMIN_BODY_TOO_LARGE'
+  | 'PB_ERR_ADMIN_BUSY'
+  | 'PB_ERR_ADMIN_CONFLICT'
+  | 'PB_ERR_ADMIN_INTERNAL'
+  | 'PB_ERR_METRICS_COLLECT'
   // Configuration and command line (host/config/, host/cli/): every one of these exits 2.
   | 'PB_ERR_UNKNOWN_OPTION'
   | 'PB_ERR_CONFIG_FILE'
@@ -262,14 +271,32 @@ export class ToolchainMissingError extends BrokerError {
   }
 }
 
-/** The listener could not bind. */
+/** A listener could not bind. */
 export class ListenError extends BrokerError {
   readonly host: string;
   readonly port: number;
-  constructor(host: string, port: number, options?: { cause?: unknown }) {
-    super('PB_ERR_LISTEN', `cannot listen on ${host}:${port}: ${describeCause(options?.cause)}`, options);
+  /** @param options.listener which listener, when not the client one (`admin listener, --admin-listen`). */
+  constructor(host: string, port: number, options?: { cause?: unknown; listener?: string }) {
+    const which = options?.listener === undefined ? '' : ` (${options.listener})`;
+    super('PB_ERR_LISTEN', `cannot listen on ${host}:${port}${which}: ${describeCause(options?.cause)}`, options);
     this.host = host;
     this.port = port;
+  }
+}
+
+/**
+ * An admin API request was refused (issue #11). `status` is the HTTP status it is answered with;
+ * the JSON body carries `code` and the message.
+ */
+export class AdminRequestError extends BrokerError {
+  /** HTTP status: 400, 401, 404, 405, 409, 413, 429 or 503. */
+  readonly status: number;
+  /** Headers the answer carries (`Allow`, `WWW-Authenticate`, `Retry-After`). */
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(code: ErrorCode, status: number, message: string, headers: Record<string, string> = {}) {
+    super(code, message);
+    this.status = status;
+    this.headers = headers;
   }
 }
 

@@ -85,3 +85,42 @@ export const UPSTREAM_HASH_POINTS_PER_NODE = 160;
 export const MAX_UPSTREAM_KEY_BYTES = 256;
 /** How long connecting to an upstream node may take before it counts as refused. */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 2000;
+
+// Admin listener (#11): every request and stream it serves is bounded, so that a flood of admin
+// requests costs the I/O thread a bounded share of its time (admin and client listeners share it).
+/** Open connections the admin listener holds at most; Node closes further ones at accept. */
+export const ADMIN_MAX_CONNECTIONS = 32;
+/** How long a client may take to send a request's headers. */
+export const ADMIN_HEADERS_TIMEOUT_MS = 5000;
+/** How long a client may take to send a whole request (headers and body). */
+export const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
+/** An idle keep-alive admin connection is closed after this long. */
+export const ADMIN_KEEP_ALIVE_TIMEOUT_MS = 5000;
+/** Largest request header block (Node's `maxHeaderSize`): 16 KiB. */
+export const ADMIN_MAX_HEADER_BYTES = 16 * 1024;
+/** Largest request body (POST): 64 KiB; a larger one is refused with 413. */
+export const ADMIN_MAX_BODY_BYTES = 64 * 1024;
+/** Admin requests served per second; further ones wait for their turn (token bucket). */
+export const ADMIN_MAX_REQUESTS_PER_S = 100;
+/** Token bucket capacity of the admin request rate: a burst of this many is served at once. */
+export const ADMIN_REQUEST_BURST = 200;
+/** A request that would wait longer than this for its turn is refused with 429 instead. */
+export const ADMIN_MAX_QUEUE_WAIT_MS = 5000;
+/** Requests one admin connection may have in progress (pipelined) before it is closed. */
+export const ADMIN_MAX_REQUESTS_PER_CONNECTION = 4;
+/** Dashboard event streams (SSE) open at once; one more is refused with 503. */
+export const ADMIN_MAX_EVENT_STREAMS = 8;
+/** Interval of the dashboard's event stream (one snapshot per tick, shared by every stream). */
+export const ADMIN_EVENTS_INTERVAL_MS = 1000;
+/** Page size of the admin API's lists when `limit` is not given. */
+export const ADMIN_DEFAULT_PAGE_LIMIT = 100;
+/** Largest `limit` of the admin API's lists. */
+export const ADMIN_MAX_PAGE_LIMIT = 1000;
+/** Groups the dashboard shows (the largest). */
+export const DASHBOARD_TOP_GROUPS = 10;
+/** Default interval of the `closed connections` summary log line (0 disables it). */
+export const DEFAULT_CLOSE_SUMMARY_INTERVAL_MS = 10_000;
+/** One plugin call in this many is timed for plugbroker_plugin_call_duration_seconds (a power of 2). */
+export const PLUGIN_CALL_SAMPLE_EVERY = 64;
+/** Timed plugin calls kept per export for the dashboard's p50/p99 (the most recent ones). */
+export const PLUGIN_CALL_RECENT_SAMPLES = 1024;

@@ -101,7 +101,8 @@ export async function serve(opts: ServeOpts): Promise<void> {
   process.on('SIGHUP', onHangup);
   try {
     await broker.start();
-    await stopped;
+    // A drain through the admin API (POST /api/v1/drain) stops the broker too: then exit as after a signal.
+    await Promise.race([stopped, broker.whenStopped()]);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

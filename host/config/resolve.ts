@@ -5,6 +5,7 @@
  * one way of naming a bad value: as the user wrote it (see `OptionSource`).
  */
 import * as z from 'zod';
+import { isLoopbackHost } from '../admin/auth.js';
 import { BrokerError, InvalidOptionError, OptionErrors, UnknownOptionError } from '../errors.js';
 import { DEFAULTS, OPTION_BY_KEY, OPTION_DEFS, type BrokerOptions, type OptionDef, type OptionKey, type ResolvedOptions } from './schema.js';
 import { closestName } from './suggest.js';
@@ -134,6 +135,27 @@ const CROSS_RULES: readonly CrossRule[] = [
     key: 'maxOutboundBytes',
     check: (o, ref) => (o.maxOutboundBytes < o.maxFrameBytes ? `at least ${ref('maxFrameBytes')} (${o.maxFrameBytes}) so that one full frame fits` : undefined),
   },
+  // The admin listener (#11): the admin API can close connections and reload the plugin.
+  {
+    key: 'adminListen',
+    check: (o, ref) =>
+      o.adminListen !== undefined && !isLoopbackHost(o.adminListen.host) && o.adminToken === undefined && o.adminTokenFile === undefined
+        ? `a loopback address (127.0.0.1, ::1) unless ${ref('adminToken')} or ${ref('adminTokenFile')} is set: the admin API can close connections and reload the plugin`
+        : undefined,
+  },
+  {
+    key: 'adminTokenFile',
+    check: (o, ref) =>
+      o.adminToken !== undefined && o.adminTokenFile !== undefined ? `absent when ${ref('adminToken')} is given (one or the other)` : undefined,
+  },
+  {
+    key: 'adminToken',
+    check: (o, ref) => (o.adminToken !== undefined && o.adminListen === undefined ? `set only with ${ref('adminListen')}` : undefined),
+  },
+  {
+    key: 'adminTokenFile',
+    check: (o, ref) => (o.adminTokenFile !== undefined && o.adminListen === undefined ? `set only with ${ref('adminListen')}` : undefined),
+  },
 ];
 
 /** Errors for every issue zod found in one option's value. */
@@ -182,7 +204,9 @@ function flattenUnions(issues: readonly z.core.$ZodIssue[], prefix: readonly Pro
 }
 
 function invalid(def: OptionDef, value: unknown, path: ValuePath, source: OptionSource, expected: string): InvalidOptionError {
-  return new InvalidOptionError(def.key, value, expected, { subject: subject(def, source, path), path });
+  // A secret is never echoed, not even when it is wrong (#11: the admin token).
+  const shown = def.meta.secret === true && typeof value === 'string' ? '(secret)' : value;
+  return new InvalidOptionError(def.key, shown, expected, { subject: subject(def, source, path), path });
 }
 
 /** How a message names option `def` (and a place inside its value) given where the value came from. */

@@ -31,6 +31,7 @@ import {
   PLUGIN_MEMORY_MAX_MB_CEILING,
   PLUGIN_START_BUDGET_FACTOR,
 } from '../limits.js';
+import { DEFAULT_CLOSE_SUMMARY_INTERVAL_MS } from '../limits.js';
 import { upstreamSchema } from './upstream.js';
 
 /** Where the plugin runs: on the I/O thread (fastest) or in a worker thread (preemptible). */
@@ -97,6 +98,8 @@ function optional<S extends z.ZodType>(schema: S, meta: OptionMeta): z.ZodOption
 }
 
 const int = (min: number, max: number) => z.int().min(min).max(max);
+/** `host:port` or `[v6]:port` of `adminListen`. */
+const ADMIN_LISTEN_PATTERN = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/;
 const ms = (max: number) => int(0, max);
 const count = () => int(0, Number.MAX_SAFE_INTEGER);
 
@@ -287,6 +290,50 @@ export const OPTION_SHAPE = {
   }),
   /** pino level. Default `info`. Ignored when `logger` is given. */
   logLevel: optional(z.enum(LOG_LEVELS), { arg: '<level>', help: 'log verbosity', default: 'info', reload: 'live' }),
+  // Operations (#11): the admin listener and the close summary line (docs/admin.md).
+  /**
+   * `host:port` of the admin HTTP listener (`/metrics`, `/healthz`, `/readyz`, `/api/v1`, the
+   * dashboard at `/`); `[::1]:9100` for IPv6; port 0 picks a free one. Absent: no admin listener.
+   */
+  adminListen: optional(
+    z
+      .string()
+      .regex(ADMIN_LISTEN_PATTERN, { message: 'must be host:port (or [v6]:port), port 0 to 65535' })
+      .transform((text) => {
+        const m = ADMIN_LISTEN_PATTERN.exec(text)!;
+        return Object.freeze({ host: m[1] ?? m[2], port: Number(m[3]) });
+      })
+      .refine((a) => a.port <= 65535, { message: 'must be host:port (or [v6]:port), port 0 to 65535' }),
+    {
+      arg: '<host:port>',
+      help: 'admin HTTP listener: /metrics (Prometheus), /healthz, /readyz, the admin API under /api/v1 and a live dashboard at /; a non-loopback address needs --admin-token or --admin-token-file',
+      defaultHelp: 'off',
+      reload: 'restart',
+    },
+  ),
+  /** Bearer token the admin listener requires; needed when `adminListen` is not a loopback address. */
+  adminToken: optional(z.string().regex(/^[\x21-\x7e]+$/, { message: 'must be a non-empty token of printable ASCII characters without spaces' }), {
+    arg: '<token>',
+    help: 'bearer token the admin listener requires (Authorization: Bearer <token>); prefer --admin-token-file',
+    defaultHelp: 'none',
+    reload: 'restart',
+    secret: true,
+  }),
+  /** A file holding the admin token (one trailing newline dropped), read at start; instead of `adminToken`. */
+  adminTokenFile: optional(z.string().min(1), {
+    arg: '<file>',
+    help: 'file holding the admin token (a trailing newline is dropped)',
+    defaultHelp: 'none',
+    reload: 'restart',
+    path: 'file',
+  }),
+  /** Interval of the `closed connections` log line (client closes by reason), ms; 0 disables. Default 10000. */
+  closeSummaryIntervalMs: optional(ms(86_400_000), {
+    arg: '<ms>',
+    help: 'log one info line per interval with the connections closed, by reason; 0 disables',
+    default: DEFAULT_CLOSE_SUMMARY_INTERVAL_MS,
+    reload: 'restart',
+  }),
 };
 
 /** The name of an option in `BrokerOptions` (camelCase). */
@@ -303,12 +350,14 @@ export type BrokerOptions = z.input<typeof OPTIONS_SCHEMA> & {
 
 type Output = z.output<typeof OPTIONS_SCHEMA>;
 
+/** Options without a default that stay absent when not given. */
+type Unset = 'pluginCallFuel' | 'adminListen' | 'adminToken' | 'adminTokenFile';
+
 /** Every option, resolved and validated: each has its value or its default. */
-export type ResolvedOptions = Readonly<Required<Omit<Output, 'pluginCallFuel'>>> & {
-  /** Absent when no fuel counter is wanted. */
-  readonly pluginCallFuel?: number;
-  readonly logger: Logger | undefined;
-};
+export type ResolvedOptions = Readonly<Required<Omit<Output, Unset>>> &
+  Readonly<Pick<Output, Unset>> & {
+    readonly logger: Logger | undefined;
+  };
 
 /** An option with everything the CLI, the file and the messages need. */
 export interface OptionDef {
@@ -356,4 +405,4 @@ export const OPTION_BY_FILE_KEY: ReadonlyMap<string, OptionDef> = new Map(OPTION
  */
 export const DEFAULTS = Object.freeze(
   Object.fromEntries(OPTION_DEFS.filter((d) => d.meta.default !== undefined).map((d) => [d.key, d.meta.default])),
-) as Readonly<Omit<Required<Output>, 'plugin' | 'pluginCallFuel'>>;
+) as Readonly<Omit<Required<Output>, 'plugin' | Unset>>;

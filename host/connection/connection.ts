@@ -63,6 +63,16 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   readonly openedMs: number;
   lastFrameMs: number;
   lastPingMs: number;
+  // Traffic counters (#11), read by metrics and the admin API at scrape time: a field increment
+  // per frame or chunk, nothing more, on the message path.
+  /** Frames received (heartbeats included). */
+  framesIn = 0;
+  /** Frames queued for the peer (heartbeats included). */
+  framesOut = 0;
+  /** Bytes read from the peer, framing included. */
+  bytesIn = 0;
+  /** Bytes handed to the transport, framing included. */
+  bytesOut = 0;
   readonly #transport: Transport;
   readonly #events: ConnectionEvents;
   readonly #policy: ConnectionPolicy;
@@ -160,6 +170,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
       return false;
     }
     this.#arena.appendFrame(this.#out, src, start, end);
+    this.framesOut++;
     // Replies to the chunk being read leave when onData finishes; no tick needed.
     if (!this.#flushScheduled && reading !== this) {
       this.#flushScheduled = true;
@@ -172,15 +183,16 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
    * Queues `frames`, one or more frames already encoded (`<len>\n<body>` each), without copying:
    * the buffer is shared with other connections (group fan-out) and must never be written again.
    * Same rules as `send`: false when not live; past `maxOutboundBytes` the connection is closed
-   * (slow-consumer) and false returned.
+   * (slow-consumer) and false returned. `frameCount`: how many frames `frames` holds (for counters).
    */
-  sendEncoded(frames: Buffer): boolean {
+  sendEncoded(frames: Buffer, frameCount = 1): boolean {
     if (!isLive(this.#state)) return false;
     if (this.#out.bytes + this.#transport.bufferedBytes + frames.length > this.#policy.maxOutboundBytes) {
       this.overflow();
       return false;
     }
     this.#out.push(frames);
+    this.framesOut += frameCount;
     if (!this.#flushScheduled && reading !== this) {
       this.#flushScheduled = true;
       process.nextTick(flushConnection, this);
@@ -249,6 +261,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
       // The usual case: one contiguous range in the shared slab.
       const { slab, start, end } = out;
       out.clear();
+      this.bytesOut += end - start;
       this.#transport.write(slab.subarray(start, end));
       // Nothing left buffered means the write completed synchronously: libuv handed the bytes to
       // the kernel and keeps no reference, so the range can be reused at once.
@@ -257,14 +270,20 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     }
     const queued = out.take();
     if (queued === null) return;
-    if (!Array.isArray(queued)) this.#transport.write(queued);
-    else if (queued.length === 1) this.#transport.write(queued[0]);
+    if (!Array.isArray(queued)) {
+      this.bytesOut += queued.length;
+      this.#transport.write(queued);
+      return;
+    }
+    for (const b of queued) this.bytesOut += b.length;
+    if (queued.length === 1) this.#transport.write(queued[0]);
     else this.#transport.writev(queued);
   }
 
   // FrameSink
   onFrame(body: Uint8Array): void {
     if (this.#state !== 'open') return;
+    this.framesIn++;
     const now = coarseClock.nowMs;
     this.lastFrameMs = now;
     if (this.#rate !== null && !this.#rate.take(body.length, now)) {
@@ -297,6 +316,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   // TransportHandler
   onData(chunk: Buffer): void {
     if (this.#state !== 'open') return;
+    this.bytesIn += chunk.length;
     tickClock();
     // Module state, not an alias: `send` compares against it to tell replies from pushes.
     // eslint-disable-next-line @typescript-eslint/no-this-alias

@@ -17,7 +17,7 @@ import { FAN_OUT_SLAB_BYTES } from '../limits.js';
 /** What fan-out needs of a connection (`Connection.sendEncoded`). */
 export interface FanOutTarget {
   /** Queues already-encoded frames (shared, never rewritten); false when not live or over its limit. */
-  sendEncoded(frames: Buffer): boolean;
+  sendEncoded(frames: Buffer, frameCount: number): boolean;
 }
 
 export class FanOut {
@@ -29,6 +29,8 @@ export class FanOut {
   #members: ReadonlySet<number> | null = null;
   #except = 0;
   #start = 0;
+  /** Frames in the open run (for the members' frame counters). */
+  #runFrames = 0;
   #scheduled = false;
 
   /**
@@ -58,7 +60,7 @@ export class FanOut {
       const frame = Buffer.allocUnsafe(need);
       frame.set(src.subarray(start, end), writeDecimalHeader(frame, 0, len));
       this.flush();
-      this.#deliver(members, except, frame);
+      this.#deliver(members, except, frame, 1);
       return count;
     }
     if (this.#used + need > this.#slabBytes) {
@@ -71,10 +73,12 @@ export class FanOut {
       this.#members = members;
       this.#except = except;
       this.#start = this.#used;
+      this.#runFrames = 0;
     }
     const slab = this.#slab;
     slab.set(src.subarray(start, end), writeDecimalHeader(slab, this.#used, len));
     this.#used += need;
+    this.#runFrames++;
     if (!this.#scheduled) {
       this.#scheduled = true;
       process.nextTick(flushFanOut, this);
@@ -87,7 +91,7 @@ export class FanOut {
     const members = this.#members;
     if (members === null) return;
     this.#members = null;
-    this.#deliver(members, this.#except, this.#slab.subarray(this.#start, this.#used));
+    this.#deliver(members, this.#except, this.#slab.subarray(this.#start, this.#used), this.#runFrames);
   }
 
   /** Drops the open run without delivering it (shutdown). */
@@ -101,11 +105,11 @@ export class FanOut {
     this.flush();
   }
 
-  #deliver(members: ReadonlySet<number>, except: number, frames: Buffer): void {
+  #deliver(members: ReadonlySet<number>, except: number, frames: Buffer, frameCount: number): void {
     // A member over its outbound limit is closed from inside sendEncoded, which removes it from
     // `members` during this loop: Set iteration tolerates deletion.
     for (const channel of members) {
-      if (channel !== except) this.#resolve(channel)?.sendEncoded(frames);
+      if (channel !== except) this.#resolve(channel)?.sendEncoded(frames, frameCount);
     }
   }
 }

@@ -11,6 +11,8 @@ export class Router {
   readonly #registry: ConnectionRegistry;
   readonly #groups = new GroupIndex();
   readonly #fanOut: FanOut;
+  /** Frames queued for group members since start (read by metrics, #11). */
+  groupDeliveries = 0;
 
   constructor(registry: ConnectionRegistry) {
     this.#registry = registry;
@@ -70,12 +72,30 @@ export class Router {
    */
   groupSend(group: string, src: Uint8Array, start: number, end: number, except: number): number {
     const members = this.#groups.members(group);
-    return members === undefined ? 0 : this.#fanOut.send(members, except, src, start, end);
+    if (members === undefined) return 0;
+    const n = this.#fanOut.send(members, except, src, start, end);
+    this.groupDeliveries += n;
+    return n;
   }
 
   /** Members of `group`. */
   groupSize(group: string): number {
     return this.#groups.size(group);
+  }
+
+  /** Number of non-empty groups. */
+  get groupCount(): number {
+    return this.#groups.groupCount;
+  }
+
+  /** Members of `group` (live set), or undefined when it has none. */
+  groupMembers(group: string): ReadonlySet<number> | undefined {
+    return this.#groups.members(group);
+  }
+
+  /** Groups `channel` is in. */
+  groupsOf(channel: number): ReadonlySet<string> {
+    return this.#groups.groupsOf(channel);
   }
 
   /** Every non-empty group and its (live) member set. */

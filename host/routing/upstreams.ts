@@ -196,6 +196,19 @@ export class Upstreams implements ConnectionEvents {
     return this.#services.get(service)?.active(index) ?? 0;
   }
 
+  /** Every service with the state of its nodes now (metrics and the admin API, #11). */
+  states(): { service: string; policy: string; nodes: { node: string; up: boolean; activeChannels: number }[] }[] {
+    const now = this.#now();
+    return [...this.#services].map(([service, b]) => {
+      const nodes = [];
+      for (let i = 0; i < b.size; i++) {
+        const { host, port } = b.node(i);
+        nodes.push({ node: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, up: !b.isEjected(i, now), activeChannels: b.active(i) });
+      }
+      return { service, policy: b.policy, nodes };
+    });
+  }
+
   /** A scope for the channels of one plugin runtime. */
   createScope(): UpstreamScope {
     return new UpstreamScope(this);

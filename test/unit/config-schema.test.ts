@@ -75,9 +75,14 @@ describe('option schema', () => {
       drainTimeoutMs: 0,
       upstream: {},
       logLevel: 'info',
+      adminListen: '127.0.0.1:0',
+      adminToken: 'token',
+      adminTokenFile: 'token.txt',
+      closeSummaryIntervalMs: 0,
     };
     expect(Object.keys(all).sort()).toEqual(keys);
-    expect(resolveOptions(all)).toMatchObject({ isolation: 'worker', rateAction: 'drop' });
+    // adminToken and adminTokenFile are one or the other.
+    expect(resolveOptions({ ...all, adminTokenFile: undefined })).toMatchObject({ isolation: 'worker', rateAction: 'drop' });
   });
 
   it('gives every option with a default that default in DEFAULTS, and that value passes its own schema', () => {

@@ -61,6 +61,7 @@ describe('resolveOptions', () => {
         pluginMemoryMaxMb: 64,
         upstream: {},
         logLevel: 'info',
+        closeSummaryIntervalMs: 10_000,
         logger: undefined,
       });
     });

@@ -19,6 +19,7 @@ import { FailurePolicyEnforcer, scheduleRestart } from './failure-policy.js';
 import { HealthState, type PluginHealth } from './health.js';
 import type { PluginRuntime, RuntimeOptions, RuntimeOwner } from './runtime.js';
 import type { RuntimeServices } from './runtime-services.js';
+import type { CallTimings, TimedExport } from '../../metrics/call-timings.js';
 
 /** A call held while the instance restarts: handle-msg carries a copied payload, handle-broken a reason. */
 type HeldCall = { channel: number; payload: Buffer; reason: -1 } | { channel: number; payload: null; reason: number };
@@ -45,6 +46,9 @@ export class InlineRuntime implements PluginRuntime {
   #held: HeldCall[] = [];
   #restartTimer: NodeJS.Timeout | undefined;
 
+  /** Sampled call durations (metrics, #11). */
+  readonly #timings: CallTimings | undefined;
+
   constructor(opts: RuntimeOptions) {
     this.spec = opts.spec;
     this.#imports = opts.imports;
@@ -52,6 +56,7 @@ export class InlineRuntime implements PluginRuntime {
     this.#config = opts.config;
     this.#log = opts.log;
     this.#owner = opts.owner;
+    this.#timings = opts.callTimings;
     this.#health = new HealthState(opts.log);
     this.#policy = new FailurePolicyEnforcer({ policy: opts.failurePolicy, owner: opts.owner, log: opts.log, health: this.#health });
   }
@@ -68,6 +73,16 @@ export class InlineRuntime implements PluginRuntime {
     return this.#instance?.memoryBytes ?? 0;
   }
 
+  /** Runs `call`, timing it when the sampler picks it (a throw is not timed: the call failed). */
+  #timed<T>(exportName: TimedExport, call: () => T): T {
+    const timings = this.#timings;
+    if (timings === undefined || !timings.sample()) return call();
+    const t0 = performance.now();
+    const result = call();
+    timings.record(exportName, (performance.now() - t0) / 1000);
+    return result;
+  }
+
   async start(): Promise<void> {
     this.#instance = this.#createInstance();
     this.#health.set('ok');
@@ -78,7 +93,7 @@ export class InlineRuntime implements PluginRuntime {
     if (inst === undefined) return false;
     let ok: boolean;
     try {
-      ok = inst.handleConnect(channel, peer);
+      ok = this.#timed('handle-connect', () => inst.handleConnect(channel, peer));
     } catch (err) {
       this.#failed('handle-connect', channel, err);
       return false;
@@ -94,7 +109,14 @@ export class InlineRuntime implements PluginRuntime {
       return;
     }
     try {
-      inst.handleMsg(channel, payload);
+      // The message path: one counter increment unless this call is the one in 64 that is timed.
+      const timings = this.#timings;
+      if (timings === undefined || !timings.sample()) inst.handleMsg(channel, payload);
+      else {
+        const t0 = performance.now();
+        inst.handleMsg(channel, payload);
+        timings.record('handle-msg', (performance.now() - t0) / 1000);
+      }
     } catch (err) {
       this.#failed('handle-msg', channel, err);
       return;
@@ -113,7 +135,7 @@ export class InlineRuntime implements PluginRuntime {
       return;
     }
     try {
-      inst.handleBroken(channel, reasonCode);
+      this.#timed('handle-broken', () => inst.handleBroken(channel, reasonCode));
     } catch (err) {
       this.#failed('handle-broken', 0, err);
       return;
@@ -130,7 +152,7 @@ export class InlineRuntime implements PluginRuntime {
     const inst = this.#enter('handle-timer');
     if (inst === undefined) return;
     try {
-      inst.handleTimer(token);
+      this.#timed('handle-timer', () => inst.handleTimer(token));
     } catch (err) {
       this.#failed('handle-timer', 0, err);
       return;

@@ -20,6 +20,7 @@ import type { PluginFailedError } from '../../errors.js';
 import type { HostImports } from '../../host-api/host-imports.js';
 import type { PluginSpec } from '../load/plugin-spec.js';
 import type { PeerInfo } from '../world.js';
+import type { CallTimings } from '../../metrics/call-timings.js';
 import type { PluginHealth } from './health.js';
 import type { RuntimeServices } from './runtime-services.js';
 
@@ -58,6 +59,8 @@ export interface RuntimeOptions {
   readonly maxFrameBytes: number;
   /** Bytes that may queue for one peer before `channel-send` returns false (checked in the worker too). */
   readonly maxOutboundBytes: number;
+  /** Where sampled call durations go (metrics, #11); absent: calls are not timed. */
+  readonly callTimings?: CallTimings;
 }
 
 /** One running plugin, as the broker sees it. */

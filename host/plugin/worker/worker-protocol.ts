@@ -166,6 +166,8 @@ export interface ResultMessage {
   readonly restCount: number;
   readonly error: WireError | null;
   readonly memoryBytes: number;
+  /** Sampled call durations of the batch (metrics, #11): pairs of call kind and seconds; usually empty. */
+  readonly timings: readonly number[];
 }
 
 export type FromWorker = StartedMessage | ResultMessage;

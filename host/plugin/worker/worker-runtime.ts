@@ -79,6 +79,7 @@ import { closeReasonCode, type PeerInfo } from '../world.js';
 import { CallWatchdog } from './call-watchdog.js';
 import { workerEntry } from './worker-entry.js';
 import { decodeCalls, planReplay, type Call } from './worker-replay.js';
+import { TIMED_EXPORTS, type CallTimings, type TimedExport } from '../../metrics/call-timings.js';
 
 type Phase = 'idle' | 'starting' | 'ready' | 'restarting' | 'failed' | 'closed';
 
@@ -124,6 +125,9 @@ export class WorkerRuntime implements PluginRuntime {
   readonly #handles = new Set<number>();
   #restartTimer: NodeJS.Timeout | undefined;
 
+  /** Sampled call durations (metrics, #11). */
+  readonly #timings: CallTimings | undefined;
+
   constructor(opts: RuntimeOptions) {
     this.spec = opts.spec;
     this.#imports = opts.imports;
@@ -134,6 +138,7 @@ export class WorkerRuntime implements PluginRuntime {
     this.#policy = new FailurePolicyEnforcer({ policy: opts.failurePolicy, owner: opts.owner, log: opts.log, health: this.#health });
     this.#maxFrameBytes = opts.maxFrameBytes;
     this.#maxOutboundBytes = opts.maxOutboundBytes;
+    this.#timings = opts.callTimings;
     this.#watchdog = new CallWatchdog(this.#ctl, opts.callBudgetMs, (kind, channel, budgetMs) => this.#timedOut(kind, channel, budgetMs));
   }
 
@@ -388,11 +393,22 @@ export class WorkerRuntime implements PluginRuntime {
     this.#onResult(msg);
   }
 
+  /** Hands the batch's sampled call durations (kind, seconds pairs) to the metrics (#11). */
+  #recordTimings(timings: readonly number[]): void {
+    const sink = this.#timings;
+    if (sink === undefined) return;
+    for (let i = 0; i + 1 < timings.length; i += 2) {
+      const exportName = CALL_EXPORTS[timings[i]];
+      if ((TIMED_EXPORTS as readonly string[]).includes(exportName)) sink.record(exportName as TimedExport, timings[i + 1]);
+    }
+  }
+
   #onResult(msg: ResultMessage): void {
     const inflight = this.#inflight;
     if (inflight === undefined || inflight.id !== msg.id) return;
     this.#inflight = undefined;
     this.#memoryBytes = msg.memoryBytes;
+    this.#recordTimings(msg.timings);
     this.#applyEffects(msg.effects);
     if (msg.restCount > 0) {
       // The batch's effects were full: the calls it did not run go first in the next one.

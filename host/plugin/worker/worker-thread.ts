@@ -5,7 +5,7 @@
  * then applies the effects in order.
  */
 import { parentPort } from 'node:worker_threads';
-import { MAX_WORKER_BATCH_EFFECT_BYTES } from '../../limits.js';
+import { MAX_WORKER_BATCH_EFFECT_BYTES, PLUGIN_CALL_SAMPLE_EVERY } from '../../limits.js';
 import { PluginInstance } from '../abi/instance.js';
 import type { PluginSpec } from '../load/plugin-spec.js';
 import { EffectRecorder } from './effect-recorder.js';
@@ -41,6 +41,9 @@ let init: InitMessage;
 let ctl: Int32Array;
 let recorder: EffectRecorder;
 let instance: PluginInstance | undefined;
+/** Calls counted for sampling; one in PLUGIN_CALL_SAMPLE_EVERY of the four handle-* exports is timed (#11). */
+let calls = 0;
+const SAMPLE_MASK = PLUGIN_CALL_SAMPLE_EVERY - 1;
 const YES = Uint8Array.of(1);
 const NO = Uint8Array.of(0);
 
@@ -92,8 +95,11 @@ function runBatch(id: number, bytes: Uint8Array, queued: readonly number[]): voi
   let failedAt = -1;
   let error: WireError | null = null;
   let restOffset = bytes.length;
+  const timings: number[] = [];
   forEachRecord(bytes, (r, i, next) => {
     enter(r.kind, r.channel);
+    const timed = (r.kind === CALL_MSG || r.kind === CALL_CONNECT || r.kind === CALL_BROKEN || r.kind === CALL_TIMER) && (++calls & SAMPLE_MASK) === 0;
+    const t0 = timed ? performance.now() : 0;
     try {
       switch (r.kind) {
         case CALL_MSG:
@@ -140,6 +146,7 @@ function runBatch(id: number, bytes: Uint8Array, queued: readonly number[]): voi
     } finally {
       leave();
     }
+    if (timed) timings.push(r.kind, (performance.now() - t0) / 1000);
     // Effects bounded per batch: the calls after this one go back to the I/O thread's queue.
     if (effects.length >= MAX_WORKER_BATCH_EFFECT_BYTES && next < bytes.length) {
       restOffset = next;
@@ -149,7 +156,7 @@ function runBatch(id: number, bytes: Uint8Array, queued: readonly number[]): voi
   });
   if (failedAt >= 0) instance = undefined;
   const restCount = failedAt >= 0 || restOffset === bytes.length ? 0 : countRecords(bytes, restOffset);
-  post({ type: 'result', id, effects: effects.take(), failedAt, error, restOffset, restCount, memoryBytes: inst.memoryBytes });
+  post({ type: 'result', id, effects: effects.take(), failedAt, error, restOffset, restCount, memoryBytes: inst.memoryBytes, timings });
 }
 
 port.on('message', (msg: ToWorker) => {

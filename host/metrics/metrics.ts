@@ -1,0 +1,249 @@
+/**
+ * Every Prometheus metric of the broker (names live only here; issue #11 spells them out and they
+ * are a contract). Names follow prometheus.io: the `plugbroker_` prefix, base units (seconds,
+ * bytes) and `_total` on counters (prom-client prints counter names as given).
+ *
+ * Nothing is counted here on the message path: each metric's `collect()` reads plain counters
+ * from the broker (`BrokerView`) at scrape time. The one exception is the plugin call histogram,
+ * fed by sampled timings (call-timings.ts). A collector that throws is logged and keeps its
+ * previous values; the scrape goes on (issue #11: never fatal).
+ */
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PluginHealth } from '../plugin/runtime/health.js';
+import { CLOSE_REASONS } from '../plugin/world.js';
+import type { BrokerView } from './broker-view.js';
+import { TIMED_EXPORTS, type TimedExport } from './call-timings.js';
+import { TRANSPORT_LABELS } from './transport-label.js';
+
+/** Content type of `BrokerMetrics.scrape()` (Prometheus text format 0.0.4). */
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** `plugbroker_plugin_health` states (host/plugin/health.ts). */
+const HEALTH_STATES: readonly PluginHealth[] = ['ok', 'restarting', 'failed'];
+/** Reasons of `plugbroker_frames_dropped_total` known ahead (reported as 0 until they happen). */
+const DROP_REASONS: readonly string[] = ['rate-limited'];
+/** Reasons of `plugbroker_connections_refused_total` (host/connection/admission.ts). */
+const REFUSAL_REASONS: readonly string[] = ['max-connections', 'max-connections-per-ip', 'accept-rate-per-ip', 'shutting-down', 'plugin-failed'];
+/**
+ * Buckets of `plugbroker_plugin_call_duration_seconds`: a 64 B echo takes ≈ 0.1–0.3 µs inline
+ * and a call that talks to many peers milliseconds; the worker budget defaults to 1 s.
+ */
+const CALL_BUCKETS_SECONDS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 1];
+
+/** The broker's registry and its scrape. */
+export interface BrokerMetrics {
+  /** The broker's own metrics (Node's process metrics live in a registry shared by the process). */
+  readonly registry: Registry;
+  /** The Prometheus text of every metric. Never rejects: a failing collector is logged and skipped. */
+  scrape(): Promise<string>;
+  /** Stops feeding the call histogram. */
+  close(): void;
+}
+
+/**
+ * Creates the registry with every broker metric and Node's default process metrics
+ * (`collectDefaultMetrics`: CPU, memory, heap, GC, event-loop lag, handles, file descriptors).
+ */
+export function createBrokerMetrics(view: BrokerView, log: Logger): BrokerMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  new Gauge({
+    name: 'plugbroker_connections',
+    help: 'Client connections open now, by transport (tcp, tls, ws, wss).',
+    labelNames: ['transport'],
+    registers,
+    collect() {
+      const counts = view.connections();
+      for (const t of TRANSPORT_LABELS) this.set({ transport: t }, counts[t]);
+    },
+  });
+  new Counter({
+    name: 'plugbroker_connections_opened_total',
+    help: 'Client connections accepted and handed to the plugin.',
+    registers,
+    collect() {
+      setCounter(this, view.connectionsOpened());
+    },
+  });
+  new Counter({
+    name: 'plugbroker_connections_closed_total',
+    help: 'Client connections closed, by close reason (the WIT close-reason names).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      setCounters(this, 'reason', CLOSE_REASONS, view.connectionsClosed());
+    },
+  });
+  new Counter({
+    name: 'plugbroker_connections_refused_total',
+    help: 'Connections refused before reaching the plugin, by reason.',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      setCounters(this, 'reason', REFUSAL_REASONS, view.connectionsRefused());
+    },
+  });
+  // The four traffic counters share one O(connections) sum per scrape.
+  let traffic: ReturnType<BrokerView['traffic']> | undefined;
+  const trafficNow = (): ReturnType<BrokerView['traffic']> => (traffic ??= view.traffic());
+  for (const [name, help, field] of [
+    ['plugbroker_frames_received_total', 'Frames received from clients (heartbeats included).', 'framesIn'],
+    ['plugbroker_frames_sent_total', 'Frames queued for clients (heartbeats included).', 'framesOut'],
+    ['plugbroker_bytes_received_total', 'Bytes read from clients, framing included.', 'bytesIn'],
+    ['plugbroker_bytes_sent_total', 'Bytes written to clients, framing included.', 'bytesOut'],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        setCounter(this, trafficNow()[field]);
+      },
+    });
+  }
+  new Counter({
+    name: 'plugbroker_frames_dropped_total',
+    help: 'Frames dropped without reaching the plugin, by reason (rate-limited: --rate-action drop).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      setCounters(this, 'reason', DROP_REASONS, view.framesDropped());
+    },
+  });
+  const callDuration = new Histogram({
+    name: 'plugbroker_plugin_call_duration_seconds',
+    help: 'Duration of plugin calls, by export; sampled: one call in 64 is timed, and _count counts timed calls.',
+    labelNames: ['export'],
+    buckets: CALL_BUCKETS_SECONDS,
+    registers,
+  });
+  const byExport = new Map<TimedExport, { observe(v: number): void }>();
+  for (const e of TIMED_EXPORTS) {
+    callDuration.zero({ export: e }); // every export's series exists from the first scrape
+    byExport.set(e, callDuration.labels({ export: e }));
+  }
+  view.callTimings.observe((e, seconds) => byExport.get(e)!.observe(seconds));
+  new Counter({
+    name: 'plugbroker_plugin_restarts_total',
+    help: 'Fresh plugin instances created after a failure (trap, timeout, fuel, memory cap).',
+    registers,
+    collect() {
+      setCounter(this, view.plugin()?.restarts ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'plugbroker_plugin_health',
+    help: 'Plugin health: 1 for the current state (ok, restarting, failed), 0 for the others.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const health = view.plugin()?.health ?? 'restarting';
+      for (const s of HEALTH_STATES) this.set({ state: s }, s === health ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'plugbroker_plugin_memory_bytes',
+    help: 'Linear memory of the current plugin instance (worker isolation: as of its last batch).',
+    registers,
+    collect() {
+      this.set(view.plugin()?.memoryBytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'plugbroker_groups',
+    help: 'Non-empty groups.',
+    registers,
+    collect() {
+      this.set(view.groupCount());
+    },
+  });
+  new Counter({
+    name: 'plugbroker_group_deliveries_total',
+    help: 'Frames queued for group members by group sends (one per member reached).',
+    registers,
+    collect() {
+      setCounter(this, view.groupDeliveries());
+    },
+  });
+  new Gauge({
+    name: 'plugbroker_upstream_node_up',
+    help: 'Upstream nodes: 1 when the node takes new channels, 0 while it is ejected after a failure.',
+    labelNames: ['service', 'node'],
+    registers,
+    collect() {
+      this.reset();
+      for (const svc of view.upstreams()) for (const n of svc.nodes) this.set({ service: n.service, node: n.node }, n.up ? 1 : 0);
+    },
+  });
+  guardCollectors(registry, log);
+  const processRegistry = processMetrics(log);
+
+  return {
+    registry,
+    async scrape() {
+      traffic = undefined;
+      try {
+        const [own, proc] = await Promise.all([registry.metrics(), processRegistry.metrics()]);
+        return `${own}\n${proc}`;
+      } finally {
+        traffic = undefined;
+      }
+    },
+    close() {
+      view.callTimings.observe(undefined);
+    },
+  };
+}
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Node's default metrics, one registry per process: `collectDefaultMetrics` starts an event-loop
+ * delay monitor and a GC observer that cannot be stopped, so brokers created one after another in
+ * a process (tests, a library user) share one set instead of leaking one each.
+ */
+function processMetrics(log: Logger): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+    guardCollectors(processRegistry, log);
+  }
+  return processRegistry;
+}
+
+/** A counter's value is owned by the broker: report it as is (counters only grow there). */
+function setCounter(counter: Counter, value: number): void {
+  counter.reset();
+  counter.inc(value);
+}
+
+/** A labelled counter: every known label value (0 until it happens), plus any other that occurred. */
+function setCounters(counter: Counter, label: string, known: readonly string[], values: Partial<Record<string, number>>): void {
+  counter.reset();
+  for (const k of known) counter.inc({ [label]: k }, values[k] ?? 0);
+  for (const [k, v] of Object.entries(values)) if (!known.includes(k) && v !== undefined) counter.inc({ [label]: k }, v);
+}
+
+/**
+ * Wraps every collector of `registry` so that one that throws (or rejects) is logged and leaves its
+ * metric as it was, instead of failing the whole scrape.
+ */
+export function guardCollectors(registry: Registry, log: Logger): void {
+  for (const metric of registry.getMetricsAsArray() as unknown as Array<{ name: string; collect?: () => unknown }>) {
+    const collect = metric.collect;
+    if (typeof collect !== 'function') continue;
+    const report = (err: unknown): void =>
+      log.error({ err, metric: metric.name, code: 'PB_ERR_METRICS_COLLECT' }, 'metrics collector failed; its metric keeps its previous value');
+    metric.collect = function guarded(this: unknown): unknown {
+      try {
+        const r = collect.call(this);
+        return r instanceof Promise ? r.catch(report) : r;
+      } catch (err) {
+        report(err);
+        return undefined;
+      }
+    };
+  }
+}
