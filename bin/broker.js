@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const main = new URL('../dist/host/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  process.stderr.write('broker: dist/ is missing; run `npm run build` (or `npm install`) in the plugbroker folder first\n');
+  process.stderr.write('broker: dist/ is missing: run `npm run build` in the plugbroker folder first [PB_ERR_NOT_BUILT]\n');
   process.exit(1);
 }
 await import(main.href);

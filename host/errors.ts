@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'PB_ERR_FRAME_BAD_LENGTH'
   | 'PB_ERR_FRAME_HEADER_TOO_LONG'
   | 'PB_ERR_FRAME_TOO_LARGE'
+  | 'PB_ERR_WS_PROTOCOL'
   | 'PB_ERR_PLUGIN_LOAD'
   | 'PB_ERR_PLUGIN_NOT_COMPONENT'
   | 'PB_ERR_PLUGIN_WORLD_MISMATCH'
@@ -45,7 +46,10 @@ export type ErrorCode =
   | 'PB_ERR_USAGE_MISSING_COMMAND'
   | 'PB_ERR_USAGE_MISSING_FLAG'
   | 'PB_ERR_USAGE_MISSING_ARGUMENT'
-  | 'PB_ERR_USAGE_EXTRA_ARGUMENT';
+  | 'PB_ERR_USAGE_EXTRA_ARGUMENT'
+  | 'PB_ERR_INIT_DIR_NOT_EMPTY'
+  // Printed by bin/broker.js itself when dist/ was never built (a checkout without `npm run build`).
+  | 'PB_ERR_NOT_BUILT';
 
 /** Base class of every broker error: a message plus a stable machine-readable `code`. */
 export class BrokerError extends Error {
@@ -116,6 +120,20 @@ export class FrameTooLargeError extends FrameError {
     super('PB_ERR_FRAME_TOO_LARGE', `frame of ${declared} bytes exceeds maxFrameBytes (${limit})`, offset);
     this.limit = limit;
     this.declared = declared;
+  }
+}
+
+/**
+ * The peer broke the WebSocket protocol (a bad opcode, an unmasked client frame, invalid UTF-8 in a
+ * text message, too many fragments, …). `ws` detected it and has already sent its RFC 6455 close
+ * code (1002, 1007 or 1008); the connection closes with `protocol-error`.
+ */
+export class WsProtocolError extends FrameError {
+  /** ws's own code for the error (`WS_ERR_INVALID_OPCODE`, …). */
+  readonly wsCode: string;
+  constructor(wsCode: string, message: string) {
+    super('PB_ERR_WS_PROTOCOL', `WebSocket protocol error: ${message}`, 0);
+    this.wsCode = wsCode;
   }
 }
 
@@ -315,6 +333,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PB_ERR_USAGE_MISSING_FLAG',
   'PB_ERR_USAGE_MISSING_ARGUMENT',
   'PB_ERR_USAGE_EXTRA_ARGUMENT',
+  'PB_ERR_INIT_DIR_NOT_EMPTY',
 ]);
 
 /** A name that is no option: a `BrokerOptions` field, a config-file key or a `PLUGBROKER_*` variable (typos are errors). */
@@ -352,7 +371,8 @@ export class UsageError extends BrokerError {
       | 'PB_ERR_USAGE_MISSING_COMMAND'
       | 'PB_ERR_USAGE_MISSING_FLAG'
       | 'PB_ERR_USAGE_MISSING_ARGUMENT'
-      | 'PB_ERR_USAGE_EXTRA_ARGUMENT',
+      | 'PB_ERR_USAGE_EXTRA_ARGUMENT'
+      | 'PB_ERR_INIT_DIR_NOT_EMPTY',
     message: string,
   ) {
     super(code, message);

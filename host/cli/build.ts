@@ -11,6 +11,7 @@ import { compileAssemblyScript } from '../toolchain/assemblyscript.js';
 import { C_TOOLCHAIN_PACKAGES, compileC } from '../toolchain/c.js';
 import { compileRust, RUST_TOOLCHAIN_PACKAGES } from '../toolchain/rust.js';
 import { componentize, renameExports } from '../toolchain/componentize.js';
+import { checkAssemblyScriptSources, checkCoreModule } from '../toolchain/plugin-checks.js';
 
 /** `broker build --help`: what it does, and each language with its marker file and toolchain. */
 export const BUILD_HELP = `Compile a plugin folder into a component and validate it against the WIT world.
@@ -60,13 +61,16 @@ export async function build(dir: string, opts: BuildOpts = {}): Promise<string> 
   print(`building ${dir} (${language}) → ${out}`);
   let component: Uint8Array;
   if (language === 'assemblyscript') {
+    await checkAssemblyScriptSources(dir);
     const core = await step('compile', () => compileAssemblyScript(dir));
+    checkCoreModule(core, 'assemblyscript', dir);
     const renamed = await step('rename', () => renameExports(core));
     component = await step('component', () => componentize(renamed, 'utf16'));
   } else {
     // C and Rust export the WIT names themselves (SDK attributes) and pass strings as UTF-8.
     const warn = (text: string): void => print(text.replace(/^/gm, '    '));
     const core = await (language === 'c' ? compileC : compileRust)(dir, { step, warn });
+    checkCoreModule(core, language, dir);
     component = await step('component', () => componentize(core, 'utf8'));
   }
   await mkdir(dirname(out), { recursive: true });

@@ -7,10 +7,11 @@
 export function closestName(name: string, candidates: readonly string[]): string | undefined {
   const wanted = name.toLowerCase();
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(wanted.length / 4)) + 1;
+  let bestDistance = Infinity;
   for (const c of candidates) {
     const d = editDistance(wanted, c.toLowerCase());
-    if (d < bestDistance) {
+    // A typo: at most a third of the longer name differs (and always 2 edits are allowed).
+    if (d <= Math.max(2, Math.floor(Math.max(wanted.length, c.length) / 3)) && d < bestDistance) {
       best = c;
       bestDistance = d;
     }

@@ -2,13 +2,14 @@
  * C → core wasm module with Debian's clang 14 + lld: every `*.c` file of the plugin folder is
  * compiled and linked together with the C SDK (`plugin-sdk-c/src/*.c`, header in
  * `plugin-sdk-c/include`). There is no libc: `-nostdlib -ffreestanding`, and `-mbulk-memory` so that
- * memcpy/memset become `memory.copy`/`memory.fill` (toolchain.md). The export and import names
+ * memcpy/memset become `memory.copy`/`memory.fill` (docs/measurements.md, C toolchain). The export and import names
  * come from the SDK's `export_name`/`import_module` attributes, so nothing needs renaming.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ToolchainMissingError } from '../errors.js';
+import { BuildError, ToolchainMissingError } from '../errors.js';
+import { checkCSources, cLinkHint } from './plugin-checks.js';
 import { cSdkDir } from './sdk-paths.js';
 import { findOnPath, runTool, type CompileOpts } from './tools.js';
 
@@ -69,11 +70,20 @@ export async function compileC(dir: string, opts: CompileOpts): Promise<Uint8Arr
     .filter((f) => f.endsWith('.c'))
     .sort()
     .map((f) => join(sdk, 'src', f));
+  await checkCSources(dir, sources);
   const work = await mkdtemp(join(tmpdir(), 'plugbroker-c-'));
   try {
     const out = join(work, 'plugin.core.wasm');
     const args = [...C_FLAGS, '-I', join(sdk, 'include'), '-I', resolve(dir), '-o', out, ...sources, ...sdkSources];
-    const { stderr } = await opts.step('compile', () => runTool('compile', clang, args));
+    const { stderr } = await opts.step('compile', () =>
+      runTool('compile', clang, args).catch((err: unknown) => {
+        // A libc call links as an undefined symbol: say so first, the linker's words after.
+        const hint = err instanceof BuildError ? cLinkHint(err.message) : undefined;
+        throw hint === undefined
+          ? err
+          : new BuildError('compile', `${hint}\n${err instanceof Error ? err.message.replace(/^compile: /, '') : ''}`, { cause: err });
+      }),
+    );
     if (stderr.trim() !== '') opts.warn(stderr.trimEnd());
     return new Uint8Array(await readFile(out));
   } finally {

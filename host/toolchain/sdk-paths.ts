@@ -19,3 +19,8 @@ export function cSdkDir(): string {
 export function rustSdkDir(): string {
   return join(packageRoot(), 'plugin-sdk-rust');
 }
+
+/** The AssemblyScript SDK's sources (`index.ts`, `abi/exports.ts`, …): the `plugbroker` package of AS plugins. */
+export function asSdkDir(): string {
+  return join(packageRoot(), 'plugin-sdk-as', 'assembly');
+}
