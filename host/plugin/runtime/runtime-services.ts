@@ -21,6 +21,14 @@ export interface RuntimeServices {
   releaseUpstreamHandle(handle: number): void;
   /** The I/O-thread half of a worker's `upstream-open` under a reserved handle; false when it could not open (the handle is released). */
   openUpstreamAs(service: string, key: string, handle: number): boolean;
+  /** The I/O-thread half of a worker's `timer-set`: arms `token` in the runtime's timers, its firings tagged `arm`. */
+  armTimer(token: bigint, delayMs: number, repeat: boolean, arm: number): boolean;
+  /** The I/O-thread half of a worker's `timer-cancel`. */
+  cancelTimer(token: bigint): boolean;
+  /** Bytes queued for `channel`'s peer and not yet taken by the kernel (0 when it is not open). */
+  outboundBytes(channel: number): number;
+  /** A worker's `channel-send` found `channel`'s outbound queue full: close it `slow-consumer`, as inline. */
+  overflow(channel: number): void;
   /**
    * With a cluster (#12): remote group sizes for a worker's mirror, so that its `group-size` and
    * `group-send` count the other nodes' members as inline does. Absent without a cluster.
@@ -53,5 +61,9 @@ export function createRuntimeServices(deps: RuntimeServicesDeps): RuntimeService
     reserveUpstreamHandle: () => upstreams.reserveHandle(),
     releaseUpstreamHandle: (handle) => upstreams.releaseHandle(handle),
     openUpstreamAs: (service, key, handle) => upstreams.open(service, key, handle) !== 0,
+    armTimer: (token, delayMs, repeat, arm) => timers.set(token, delayMs, repeat, arm),
+    cancelTimer: (token) => timers.cancel(token),
+    outboundBytes: (channel) => router.outboundBytes(channel),
+    overflow: (channel) => router.overflow(channel),
   };
 }
