@@ -78,7 +78,7 @@ async function module(): Promise<WebAssembly.Module> {
   mod.setFeatures(binaryen.Features.All);
   const bytes = mod.emitBinary();
   mod.dispose();
-  return (compiled = new WebAssembly.Module(bytes));
+  return (compiled = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>));
 }
 
 interface Harness {
