@@ -4,7 +4,7 @@
  * from here.
  *
  * Outbound frames are not written one by one (a `write` per frame costs ≈ 10× a batched write,
- * performance.md): `send` encodes into the shared `OutboundArena`. Frames a connection queues for
+ * docs/measurements.md): `send` encodes into the shared `OutboundArena`. Frames a connection queues for
  * itself while its own read chunk is processed (replies) are written once the chunk is done; frames
  * queued from anywhere else (pushes) are flushed once per event-loop turn with `process.nextTick`.
  *
