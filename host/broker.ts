@@ -23,7 +23,10 @@ import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world
 import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
-import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
+import type { AcceptGate } from './transport/accept-gate.js';
+import { isSecureScheme, type ListenScheme } from './transport/listen-url.js';
+import { openListener, type Listener } from './transport/listeners.js';
+import { loadTlsCredentials, type TlsCredentials } from './transport/tls-credentials.js';
 import type { Transport } from './transport/transport.js';
 import type { AdminTarget, BrokerPhase, DrainStarted, ListenerRecord } from './admin/admin-target.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
@@ -35,9 +38,18 @@ import { createBrokerMetrics, type BrokerMetrics } from './metrics/metrics.js';
 import { ClientTraffic } from './metrics/traffic.js';
 import { transportLabel } from './metrics/transport-label.js';
 
+/** One bound listener, as `Broker.listeners` reports it. */
+export interface ListenerInfo {
+  /** The listener's URL with the port actually bound (`ws://127.0.0.1:40123/chat`). */
+  readonly url: string;
+  readonly scheme: ListenScheme;
+  readonly host: string;
+  readonly port: number;
+}
+
 /** Counters of what happened since start. */
 export interface BrokerStats {
-  /** Connections accepted by the listener. */
+  /** TCP connections accepted by the listeners (before any handshake or cap). */
   accepted: number;
   /** Connections live now. */
   live: number;
@@ -65,7 +77,15 @@ export class Broker {
   /** Upstream channels of each plugin runtime, likewise. */
   readonly #upstreamScopes = new Map<PluginRuntime, UpstreamScope>();
   #runtime: PluginRuntime | undefined;
-  #listener: TcpListener | undefined;
+  #listeners: Listener[] = [];
+  /** Admission at TCP accept, for every listener. */
+  readonly #gate: AcceptGate = {
+    admit: (ip) => this.#admit(ip),
+    release: (ip) => this.#admission.release(ip),
+    refuse: (reason) => this.#admission.refuse(reason),
+  };
+  /** Certificate and key of the tls:// and wss:// listeners, read once (resolveOptions checked them). */
+  readonly #tls: TlsCredentials | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
@@ -108,6 +128,7 @@ export class Broker {
       preAuthMaxFrames: o.preAuthMaxFrames,
       preAuthMaxBytes: o.preAuthMaxBytes,
     });
+    this.#tls = o.listen.some((l) => isSecureScheme(l.scheme)) ? loadTlsCredentials(o.tlsCert!, o.tlsKey!) : undefined;
     this.#heartbeat = Object.freeze({ pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs, authDeadlineMs: o.authDeadlineMs });
     this.#admission = new Admission({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
     // Upstream channels: the client framing and size limits, but no rate limit or auth gate (the
@@ -141,8 +162,14 @@ export class Broker {
 
   /** Address the listener is bound to (after `start`). */
   get address(): { host: string; port: number } {
-    if (this.#listener === undefined) throw new Error('broker is not started');
-    return this.#listener.address;
+    const first = this.#listeners[0];
+    if (first === undefined) throw new Error('broker is not started');
+    return first.address;
+  }
+
+  /** Every bound listener, in the order they were given (after `start`). */
+  get listeners(): readonly ListenerInfo[] {
+    return this.#listeners.map((l) => ({ url: l.url, scheme: l.spec.scheme, host: l.address.host, port: l.address.port }));
   }
 
   /** Plugin health. */
@@ -201,14 +228,23 @@ export class Broker {
     this.#runtime = runtime;
     try {
       await this.#startAdmin(adminToken);
-      this.#listener = await listenTcp({
-        host: this.options.host,
-        port: this.options.port,
-        backlog: this.options.listenBacklog,
-        onTransport: (t) => this.#accept(t),
-        onError: (err) => this.log.error({ err }, 'listener error'),
-      });
+      const o = this.options;
+      for (const spec of o.listen) {
+        const listener = await openListener(spec, {
+          gate: this.#gate,
+          onTransport: (t) => this.#accept(t),
+          onError: (err) => this.log.error({ err, listener: spec.scheme }, 'listener error'),
+          backlog: o.listenBacklog,
+          handshakeTimeoutMs: o.handshakeTimeoutMs,
+          tls: this.#tls,
+          wsCompression: o.wsCompression,
+          wsAllowedOrigins: o.wsAllowedOrigins,
+          maxFrameBytes: o.maxFrameBytes,
+        });
+        this.#listeners.push(listener);
+      }
     } catch (err) {
+      await this.#closeListeners();
       await this.#admin?.close();
       await runtime.stop();
       throw err;
@@ -221,7 +257,14 @@ export class Broker {
     }
     if (this.#phase === 'starting') this.#phase = 'serving';
     this.log.info(
-      { host: this.#listener.address.host, port: this.#listener.address.port, plugin: spec.path, sha256: spec.sha256, stringEncoding: spec.stringEncoding },
+      {
+        host: this.#listeners[0].address.host,
+        port: this.#listeners[0].address.port,
+        listeners: this.#listeners.map((l) => l.url),
+        plugin: spec.path,
+        sha256: spec.sha256,
+        stringEncoding: spec.stringEncoding,
+      },
       'listening',
     );
   }
@@ -249,8 +292,7 @@ export class Broker {
     await this.#starting?.catch(() => {});
     this.#phase = 'stopping';
     clearTimeout(this.#drainTimer);
-    const listener = this.#listener;
-    const closed = this.#listenerClosed ?? listener?.close();
+    const closed = this.#listenerClosed ?? this.#closeListeners();
     clearInterval(this.#sweeper);
     this.#upstreams.stop();
     const conns = this.#registry.list();
@@ -281,7 +323,7 @@ export class Broker {
   drain(graceMs: number = this.options.drainTimeoutMs): DrainStarted {
     if (this.#phase !== 'serving') throw new AdminRequestError('PB_ERR_ADMIN_CONFLICT', 409, `the broker is ${this.#phase}, not serving: nothing to drain`);
     this.#phase = 'draining';
-    this.#listenerClosed = this.#listener?.close();
+    this.#listenerClosed = this.#closeListeners();
     const connections = this.#clients.size;
     this.log.info({ graceMs, connections }, 'draining: no new connections; open ones stay until the grace ends');
     if (connections === 0) setImmediate(() => void this.stop());
@@ -317,9 +359,7 @@ export class Broker {
       restarts: () => this.#restarts,
       phase: () => this.#phase,
       listeners: (): ListenerRecord[] =>
-        this.#listener === undefined || this.#phase !== 'serving'
-          ? []
-          : [{ transport: 'tcp', host: this.#listener.address.host, port: this.#listener.address.port }],
+        this.#phase !== 'serving' ? [] : this.#listeners.map((l) => ({ transport: l.spec.scheme, host: l.address.host, port: l.address.port })),
       refused: () => ({ ...this.#admission.refusedTotal }),
       framesDropped: () => this.#stats.framesDropped,
       closeByOperator: (conn) => conn.close('closed-by-operator'),
@@ -348,21 +388,34 @@ export class Broker {
     }
   }
 
-  #accept(transport: Transport): void {
+  /**
+   * A TCP connection arrived on any listener, before any handshake: the caps decide here. Refused
+   * sockets are destroyed by the listener and counted; #sweep logs one summary line per tick.
+   */
+  #admit(ip: string): boolean {
     this.#stats.accepted++;
-    const runtime = this.#runtime;
-    // Refused sockets are destroyed at once and counted; #sweep logs one summary line per tick.
     if (this.#stopping !== undefined) {
       this.#admission.refuse('shutting-down');
-      transport.destroy();
-      return;
+      return false;
     }
-    if (runtime === undefined || runtime.health !== 'ok') {
+    if (this.#runtime === undefined || this.#runtime.health !== 'ok') {
       this.#admission.refuse('plugin-failed');
-      transport.destroy();
-      return;
+      return false;
     }
-    if (this.#admission.admit(transport.remoteAddress, tickClock()) !== null) {
+    return this.#admission.admit(ip, tickClock()) === null;
+  }
+
+  /** Stops every listener (idempotent per call site: stop and drain each call it once). */
+  #closeListeners(): Promise<void> {
+    return Promise.all(this.#listeners.map((l) => l.close())).then(() => {});
+  }
+
+  /** An admitted connection finished its handshakes (TLS, WebSocket upgrade): it becomes a channel. */
+  #accept(transport: Transport): void {
+    const runtime = this.#runtime;
+    // A handshake takes time: the broker may have started stopping, or the plugin failed, meanwhile.
+    if (this.#stopping !== undefined || runtime === undefined || runtime.health !== 'ok') {
+      this.#admission.refuse(this.#stopping !== undefined ? 'shutting-down' : 'plugin-failed');
       transport.destroy();
       return;
     }
@@ -483,7 +536,8 @@ export class Broker {
       if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
     },
     onTransportClosed: (conn) => {
-      this.#admission.release(conn.remoteAddress);
+      // Admission is released by the listener when the socket closes (accept-gate.ts), so upstream
+      // connections never touch the client counts.
       this.#clients.released(conn);
       if (this.#phase === 'draining' && this.#clients.size === 0) void this.stop();
     },

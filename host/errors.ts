@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'PB_ERR_FRAME_BAD_LENGTH'
   | 'PB_ERR_FRAME_HEADER_TOO_LONG'
   | 'PB_ERR_FRAME_TOO_LARGE'
+  | 'PB_ERR_WS_PROTOCOL'
   | 'PB_ERR_PLUGIN_LOAD'
   | 'PB_ERR_PLUGIN_NOT_COMPONENT'
   | 'PB_ERR_PLUGIN_WORLD_MISMATCH'
@@ -119,6 +120,20 @@ export class FrameTooLargeError extends FrameError {
     super('PB_ERR_FRAME_TOO_LARGE', `frame of ${declared} bytes exceeds maxFrameBytes (${limit})`, offset);
     this.limit = limit;
     this.declared = declared;
+  }
+}
+
+/**
+ * The peer broke the WebSocket protocol (a bad opcode, an unmasked client frame, invalid UTF-8 in a
+ * text message, too many fragments, …). `ws` detected it and has already sent its RFC 6455 close
+ * code (1002, 1007 or 1008); the connection closes with `protocol-error`.
+ */
+export class WsProtocolError extends FrameError {
+  /** ws's own code for the error (`WS_ERR_INVALID_OPCODE`, …). */
+  readonly wsCode: string;
+  constructor(wsCode: string, message: string) {
+    super('PB_ERR_WS_PROTOCOL', `WebSocket protocol error: ${message}`, 0);
+    this.wsCode = wsCode;
   }
 }
 

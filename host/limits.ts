@@ -118,3 +118,12 @@ export const DEFAULT_CLOSE_SUMMARY_INTERVAL_MS = 10_000;
 export const PLUGIN_CALL_SAMPLE_EVERY = 64;
 /** Timed plugin calls kept per export for the dashboard's p50/p99 (the most recent ones). */
 export const PLUGIN_CALL_RECENT_SAMPLES = 1024;
+/** Default deadline of a TLS handshake or WebSocket upgrade, from the TCP accept (`--handshake-timeout-ms`). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Socket chunks ws may hold while a WebSocket frame is incomplete: a peer trickling a large frame
+ * in tiny TCP segments costs ≈ 100 B of Buffer per segment, so this bounds that to ≈ 0.5 MB.
+ */
+export const WS_MAX_BUFFERED_CHUNKS = 4096;
+/** Fragments of one WebSocket message at most (ws's default is 16 384: a flood of tiny fragments). */
+export const WS_MAX_FRAGMENTS = 1024;
