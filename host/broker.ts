@@ -23,7 +23,13 @@ import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world
 import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
-import { listenTcp, type TcpListener } from './transport/tcp-listener.js';
+import type { AcceptGate } from './transport/accept-gate.js';
+import { isSecureScheme, type ListenScheme } from './transport/listen-url.js';
+import { openListener, type Listener } from './transport/listeners.js';
+import { loadTlsCredentials, type TlsCredentials } from './transport/tls-credentials.js';
+import { Cluster, type ClusterStats, type ClusterStatus } from './cluster/cluster.js';
+import { processClusterIdentity } from './cluster/processes.js';
+import type { RemoteNodeInfo } from './cluster/remote-membership.js';
 import type { Transport } from './transport/transport.js';
 import type { AdminTarget, BrokerPhase, DrainStarted, ListenerRecord } from './admin/admin-target.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
@@ -35,9 +41,18 @@ import { createBrokerMetrics, type BrokerMetrics } from './metrics/metrics.js';
 import { ClientTraffic } from './metrics/traffic.js';
 import { transportLabel } from './metrics/transport-label.js';
 
+/** One bound listener, as `Broker.listeners` reports it. */
+export interface ListenerInfo {
+  /** The listener's URL with the port actually bound (`ws://127.0.0.1:40123/chat`). */
+  readonly url: string;
+  readonly scheme: ListenScheme;
+  readonly host: string;
+  readonly port: number;
+}
+
 /** Counters of what happened since start. */
 export interface BrokerStats {
-  /** Connections accepted by the listener. */
+  /** TCP connections accepted by the listeners (before any handshake or cap). */
   accepted: number;
   /** Connections live now. */
   live: number;
@@ -51,6 +66,8 @@ export interface BrokerStats {
   framesDropped: number;
   /** Connections refused before reaching the plugin, by reason. */
   refused: Partial<Record<string, number>>;
+  /** Cluster counters (cross-node sends published and dropped, malformed messages, …); absent without `cluster`. */
+  cluster?: ClusterStats;
 }
 
 /** A running broker. Create with `createBroker`. */
@@ -65,7 +82,15 @@ export class Broker {
   /** Upstream channels of each plugin runtime, likewise. */
   readonly #upstreamScopes = new Map<PluginRuntime, UpstreamScope>();
   #runtime: PluginRuntime | undefined;
-  #listener: TcpListener | undefined;
+  #listeners: Listener[] = [];
+  /** Admission at TCP accept, for every listener. */
+  readonly #gate: AcceptGate = {
+    admit: (ip) => this.#admit(ip),
+    release: (ip) => this.#admission.release(ip),
+    refuse: (reason) => this.#admission.refuse(reason),
+  };
+  /** Certificate and key of the tls:// and wss:// listeners, read once (resolveOptions checked them). */
+  readonly #tls: TlsCredentials | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stats: BrokerStats = { accepted: 0, live: 0, framesIn: 0, closed: {}, pluginTraps: 0, framesDropped: 0, refused: {} };
@@ -73,6 +98,8 @@ export class Broker {
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
   readonly #upstreams: Upstreams;
+  /** The cluster this broker is a node of (`cluster` option), else undefined. */
+  readonly #cluster: Cluster | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   // Operations (#11): client connections and their counters, plugin call timings, lifecycle
   // phase, the admin listener and the close summary line.
@@ -108,12 +135,39 @@ export class Broker {
       preAuthMaxFrames: o.preAuthMaxFrames,
       preAuthMaxBytes: o.preAuthMaxBytes,
     });
+    this.#tls = o.listen.some((l) => isSecureScheme(l.scheme)) ? loadTlsCredentials(o.tlsCert!, o.tlsKey!) : undefined;
     this.#heartbeat = Object.freeze({ pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs, authDeadlineMs: o.authDeadlineMs });
     this.#admission = new Admission({ maxConnections: o.maxConnections, maxConnectionsPerIp: o.maxConnectionsPerIp, acceptRatePerIp: o.acceptRatePerIp });
     // Upstream channels: the client framing and size limits, but no rate limit or auth gate (the
     // broker chose to talk to these nodes).
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
     this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this.#hooks, policy: upstreamPolicy, arena: this.#arena, log: this.log });
+    if (o.cluster.length > 0) {
+      const identity = processClusterIdentity(o.nodeId);
+      this.#cluster = new Cluster(
+        {
+          servers: o.cluster,
+          nodeId: identity.nodeId,
+          clusterName: o.clusterName,
+          presenceIntervalMs: o.clusterPresenceIntervalMs,
+          maxFrameBytes: o.maxFrameBytes,
+          replaces: identity.clusterReplacesNode,
+        },
+        this.#router,
+        this.log,
+      );
+      this.#router.attachCluster(this.#cluster);
+    }
+  }
+
+  /** The cluster node's name, id, NATS connection state and the other nodes known; undefined without `cluster`. */
+  get clusterStatus(): ClusterStatus | undefined {
+    return this.#cluster?.status();
+  }
+
+  /** The other nodes of the cluster as this one knows them (empty without `cluster`). */
+  clusterNodes(): RemoteNodeInfo[] {
+    return this.#cluster?.nodes() ?? [];
   }
 
   /** The options the broker runs with (`reconfigure` may change the reloadable ones). */
@@ -141,8 +195,14 @@ export class Broker {
 
   /** Address the listener is bound to (after `start`). */
   get address(): { host: string; port: number } {
-    if (this.#listener === undefined) throw new Error('broker is not started');
-    return this.#listener.address;
+    const first = this.#listeners[0];
+    if (first === undefined) throw new Error('broker is not started');
+    return first.address;
+  }
+
+  /** Every bound listener, in the order they were given (after `start`). */
+  get listeners(): readonly ListenerInfo[] {
+    return this.#listeners.map((l) => ({ url: l.url, scheme: l.spec.scheme, host: l.address.host, port: l.address.port }));
   }
 
   /** Plugin health. */
@@ -178,7 +238,9 @@ export class Broker {
 
   /** A copy of the counters. */
   stats(): BrokerStats {
-    return { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed }, refused: { ...this.#admission.refusedTotal } };
+    const out: BrokerStats = { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed }, refused: { ...this.#admission.refusedTotal } };
+    if (this.#cluster !== undefined) out.cluster = this.#cluster.stats();
+    return out;
   }
 
   /**
@@ -199,18 +261,30 @@ export class Broker {
     const runtime = await this.#createRuntime(spec);
     await runtime.start();
     this.#runtime = runtime;
+    // Joining never waits for NATS: local clients are served while it connects (docs/cluster.md).
+    this.#cluster?.start();
     try {
       await this.#startAdmin(adminToken);
-      this.#listener = await listenTcp({
-        host: this.options.host,
-        port: this.options.port,
-        backlog: this.options.listenBacklog,
-        onTransport: (t) => this.#accept(t),
-        onError: (err) => this.log.error({ err }, 'listener error'),
-      });
+      const o = this.options;
+      for (const spec of o.listen) {
+        const listener = await openListener(spec, {
+          gate: this.#gate,
+          onTransport: (t) => this.#accept(t),
+          onError: (err) => this.log.error({ err, listener: spec.scheme }, 'listener error'),
+          backlog: o.listenBacklog,
+          handshakeTimeoutMs: o.handshakeTimeoutMs,
+          tls: this.#tls,
+          wsCompression: o.wsCompression,
+          wsAllowedOrigins: o.wsAllowedOrigins,
+          maxFrameBytes: o.maxFrameBytes,
+        });
+        this.#listeners.push(listener);
+      }
     } catch (err) {
+      await this.#closeListeners();
       await this.#admin?.close();
       await runtime.stop();
+      await this.#cluster?.stop();
       throw err;
     }
     this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs(this.#heartbeat));
@@ -221,7 +295,15 @@ export class Broker {
     }
     if (this.#phase === 'starting') this.#phase = 'serving';
     this.log.info(
-      { host: this.#listener.address.host, port: this.#listener.address.port, plugin: spec.path, sha256: spec.sha256, stringEncoding: spec.stringEncoding },
+      {
+        host: this.#listeners[0].address.host,
+        port: this.#listeners[0].address.port,
+        listeners: this.#listeners.map((l) => l.url),
+        plugin: spec.path,
+        sha256: spec.sha256,
+        stringEncoding: spec.stringEncoding,
+        cluster: this.#cluster?.status(),
+      },
       'listening',
     );
   }
@@ -249,8 +331,7 @@ export class Broker {
     await this.#starting?.catch(() => {});
     this.#phase = 'stopping';
     clearTimeout(this.#drainTimer);
-    const listener = this.#listener;
-    const closed = this.#listenerClosed ?? listener?.close();
+    const closed = this.#listenerClosed ?? this.#closeListeners();
     clearInterval(this.#sweeper);
     this.#upstreams.stop();
     const conns = this.#registry.list();
@@ -261,6 +342,8 @@ export class Broker {
     for (const conn of conns) conn.close('shutdown');
     this.#dropTimers();
     await this.#runtime?.stop();
+    // After the local channels: the others drop this node's memberships on its bye.
+    await this.#cluster?.stop();
     if (closed !== undefined) await withTimeout(closed, CLOSE_LINGER_MS + 100);
     clearInterval(this.#closeSummaryTimer);
     this.#logCloseSummary();
@@ -281,7 +364,7 @@ export class Broker {
   drain(graceMs: number = this.options.drainTimeoutMs): DrainStarted {
     if (this.#phase !== 'serving') throw new AdminRequestError('PB_ERR_ADMIN_CONFLICT', 409, `the broker is ${this.#phase}, not serving: nothing to drain`);
     this.#phase = 'draining';
-    this.#listenerClosed = this.#listener?.close();
+    this.#listenerClosed = this.#closeListeners();
     const connections = this.#clients.size;
     this.log.info({ graceMs, connections }, 'draining: no new connections; open ones stay until the grace ends');
     if (connections === 0) setImmediate(() => void this.stop());
@@ -317,9 +400,7 @@ export class Broker {
       restarts: () => this.#restarts,
       phase: () => this.#phase,
       listeners: (): ListenerRecord[] =>
-        this.#listener === undefined || this.#phase !== 'serving'
-          ? []
-          : [{ transport: 'tcp', host: this.#listener.address.host, port: this.#listener.address.port }],
+        this.#phase !== 'serving' ? [] : this.#listeners.map((l) => ({ transport: l.spec.scheme, host: l.address.host, port: l.address.port })),
       refused: () => ({ ...this.#admission.refusedTotal }),
       framesDropped: () => this.#stats.framesDropped,
       closeByOperator: (conn) => conn.close('closed-by-operator'),
@@ -348,21 +429,34 @@ export class Broker {
     }
   }
 
-  #accept(transport: Transport): void {
+  /**
+   * A TCP connection arrived on any listener, before any handshake: the caps decide here. Refused
+   * sockets are destroyed by the listener and counted; #sweep logs one summary line per tick.
+   */
+  #admit(ip: string): boolean {
     this.#stats.accepted++;
-    const runtime = this.#runtime;
-    // Refused sockets are destroyed at once and counted; #sweep logs one summary line per tick.
     if (this.#stopping !== undefined) {
       this.#admission.refuse('shutting-down');
-      transport.destroy();
-      return;
+      return false;
     }
-    if (runtime === undefined || runtime.health !== 'ok') {
+    if (this.#runtime === undefined || this.#runtime.health !== 'ok') {
       this.#admission.refuse('plugin-failed');
-      transport.destroy();
-      return;
+      return false;
     }
-    if (this.#admission.admit(transport.remoteAddress, tickClock()) !== null) {
+    return this.#admission.admit(ip, tickClock()) === null;
+  }
+
+  /** Stops every listener (idempotent per call site: stop and drain each call it once). */
+  #closeListeners(): Promise<void> {
+    return Promise.all(this.#listeners.map((l) => l.close())).then(() => {});
+  }
+
+  /** An admitted connection finished its handshakes (TLS, WebSocket upgrade): it becomes a channel. */
+  #accept(transport: Transport): void {
+    const runtime = this.#runtime;
+    // A handshake takes time: the broker may have started stopping, or the plugin failed, meanwhile.
+    if (this.#stopping !== undefined || runtime === undefined || runtime.health !== 'ok') {
+      this.#admission.refuse(this.#stopping !== undefined ? 'shutting-down' : 'plugin-failed');
       transport.destroy();
       return;
     }
@@ -383,19 +477,20 @@ export class Broker {
     const log = this.log.child({ plugin: spec.name });
     // Each runtime has its own timers: they fire into it, and go when it is swapped out or stopped.
     let runtime: PluginRuntime | undefined;
-    const timers = new TimerTable((token) => runtime?.handleTimer(token));
+    const timers = new TimerTable((token, arm) => runtime?.handleTimer(token, arm));
     const upstreamScope = this.#upstreams.createScope();
     const router = this.#router;
     runtime = await createRuntime(this.options.isolation, {
       spec,
       imports: createBrokerHostImports({ router, logger: log, timers, upstreams: upstreamScope, maxFrameBytes: this.options.maxFrameBytes, timed: spec.timed }),
-      services: createRuntimeServices({ router, timers, upstreams: upstreamScope }),
+      services: createRuntimeServices({ router, timers, upstreams: upstreamScope, cluster: this.#cluster }),
       config: this.options.pluginConfig,
       log,
       owner: this.#hooks,
       failurePolicy: this.options.onPluginFailure,
       callBudgetMs: this.options.pluginCallBudgetMs,
       maxFrameBytes: this.options.maxFrameBytes,
+      maxOutboundBytes: this.options.maxOutboundBytes,
       callTimings: this.#callTimings,
     });
     this.#timerTables.set(runtime, timers);
@@ -483,7 +578,8 @@ export class Broker {
       if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
     },
     onTransportClosed: (conn) => {
-      this.#admission.release(conn.remoteAddress);
+      // Admission is released by the listener when the socket closes (accept-gate.ts), so upstream
+      // connections never touch the client counts.
       this.#clients.released(conn);
       if (this.#phase === 'draining' && this.#clients.size === 0) void this.stop();
     },

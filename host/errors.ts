@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'PB_ERR_FRAME_BAD_LENGTH'
   | 'PB_ERR_FRAME_HEADER_TOO_LONG'
   | 'PB_ERR_FRAME_TOO_LARGE'
+  | 'PB_ERR_WS_PROTOCOL'
   | 'PB_ERR_PLUGIN_LOAD'
   | 'PB_ERR_PLUGIN_NOT_COMPONENT'
   | 'PB_ERR_PLUGIN_WORLD_MISMATCH'
@@ -26,6 +27,10 @@ export type ErrorCode =
   | 'PB_ERR_BUILD_FAILED'
   | 'PB_ERR_BUILD_TOOLCHAIN_MISSING'
   | 'PB_ERR_LISTEN'
+  | 'PB_ERR_CLUSTER_UNREACHABLE'
+  | 'PB_ERR_CLUSTER_BAD_MESSAGE'
+  | 'PB_ERR_CLUSTER_SEND_DROPPED'
+  | 'PB_ERR_PROCESS_EXITED'
   | 'PB_ERR_ADMIN_UNAUTHORIZED'
   | 'PB_ERR_ADMIN_NOT_FOUND'
   | 'PB_ERR_ADMIN_METHOD_NOT_ALLOWED'
@@ -119,6 +124,20 @@ export class FrameTooLargeError extends FrameError {
     super('PB_ERR_FRAME_TOO_LARGE', `frame of ${declared} bytes exceeds maxFrameBytes (${limit})`, offset);
     this.limit = limit;
     this.declared = declared;
+  }
+}
+
+/**
+ * The peer broke the WebSocket protocol (a bad opcode, an unmasked client frame, invalid UTF-8 in a
+ * text message, too many fragments, …). `ws` detected it and has already sent its RFC 6455 close
+ * code (1002, 1007 or 1008); the connection closes with `protocol-error`.
+ */
+export class WsProtocolError extends FrameError {
+  /** ws's own code for the error (`WS_ERR_INVALID_OPCODE`, …). */
+  readonly wsCode: string;
+  constructor(wsCode: string, message: string) {
+    super('PB_ERR_WS_PROTOCOL', `WebSocket protocol error: ${message}`, 0);
+    this.wsCode = wsCode;
   }
 }
 
@@ -370,6 +389,57 @@ export class OptionErrors extends BrokerError {
   constructor(errors: readonly BrokerError[]) {
     super(errors[0].code, errors[0].message);
     this.errors = errors;
+  }
+}
+
+// Cluster (#12) ----------------------------------------------------------------------------------
+
+/**
+ * No NATS server of `--cluster` could be reached (at start, or after losing the connection). Not
+ * fatal: the broker serves its local clients and keeps reconnecting (logged with this code).
+ */
+export class ClusterUnreachableError extends BrokerError {
+  readonly servers: readonly string[];
+  constructor(servers: readonly string[], options?: { cause?: unknown }) {
+    super('PB_ERR_CLUSTER_UNREACHABLE', `no NATS server of --cluster reachable (${servers.join(', ')}): serving local clients, reconnecting`, options);
+    this.servers = servers;
+  }
+}
+
+/** A message on one of the cluster's subjects that this broker cannot use; it is dropped and counted. */
+export class ClusterMessageError extends BrokerError {
+  /** What kind of message the subject carries (`presence`, `members`, `group`, `channel`, …). */
+  readonly kind: string;
+  constructor(kind: string, reason: string) {
+    super('PB_ERR_CLUSTER_BAD_MESSAGE', `malformed cluster ${kind} message: ${reason}`);
+    this.kind = kind;
+  }
+}
+
+/** Cross-node sends were dropped (NATS unreachable, or too much unacknowledged); logged with a count. */
+export class ClusterSendDroppedError extends BrokerError {
+  readonly dropped: number;
+  readonly reason: string;
+  constructor(dropped: number, reason: string) {
+    super('PB_ERR_CLUSTER_SEND_DROPPED', `${dropped} cross-node send(s) dropped: ${reason}`);
+    this.dropped = dropped;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A broker process of `--processes` exited without being asked to: the primary restarts it (logged),
+ * or, for the first process exiting before it listened, stops and exits 1.
+ */
+export class ProcessExitedError extends BrokerError {
+  readonly index: number;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  constructor(index: number, exitCode: number | null, signal: string | null, what = 'restarting it') {
+    super('PB_ERR_PROCESS_EXITED', `broker process ${index} exited (${signal ?? `code ${exitCode}`}) ${what}`);
+    this.index = index;
+    this.exitCode = exitCode;
+    this.signal = signal;
   }
 }
 

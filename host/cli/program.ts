@@ -30,7 +30,9 @@ Precedence: flags > environment > --config file > defaults. \`broker config sche
 JSON Schema, \`broker config check <file>\` validates a file (docs/configuration.md).
 
 Heartbeats: an empty frame (0\\n) is a heartbeat; the broker answers a client's heartbeat with one and
-never hands heartbeats to the plugin.
+never hands heartbeats to the plugin. Over WebSocket one message is one frame, an empty message is the
+heartbeat, the broker pings after --ping-interval-ms of silence, and a close code is 4000 + the close
+reason (README, WebSocket close codes).
 Logs are JSON lines on stdout (pretty when stdout is a terminal). SIGINT/SIGTERM drain: no new
 connections, queued frames flushed (up to --drain-timeout-ms), handle-broken(shutdown) for every
 channel, then the plugin's stop(), exit 0; a second signal exits at once.
@@ -58,7 +60,7 @@ export function createProgram(io: CliIo): Command {
     program
       .command('serve')
       .description(
-        'Accept TCP connections and hand every frame to a plugin.\n\n' +
+        'Accept TCP, TLS and WebSocket connections (--listen) and hand every frame to a plugin.\n\n' +
           'A frame is the body length in ASCII decimal, a newline, then the body: try\n' +
           '`telnet 127.0.0.1 10241`, type 5, Enter, hello.',
       )

@@ -9,6 +9,10 @@ import { isLoopbackHost } from '../admin/auth.js';
 import { BrokerError, InvalidOptionError, OptionErrors, UnknownOptionError } from '../errors.js';
 import { DEFAULTS, OPTION_BY_KEY, OPTION_DEFS, type BrokerOptions, type OptionDef, type OptionKey, type ResolvedOptions } from './schema.js';
 import { closestName } from './suggest.js';
+import { defaultNodeId } from '../cluster/cluster-options.js';
+import { isClusterToken } from '../cluster/subjects.js';
+import { isSecureScheme, isWebSocketScheme } from '../transport/listen-url.js';
+import { tryLoadTlsCredentials, type TlsCredentialsProblem } from '../transport/tls-credentials.js';
 
 /** A path inside an option's value: `['logic', 'nodes', 1]`. */
 export type ValuePath = readonly (string | number)[];
@@ -85,6 +89,11 @@ export function validateOptions(
   // The outbound queue must hold at least one full frame: a raised frame limit raises its default.
   if (!('maxOutboundBytes' in given)) (o as { maxOutboundBytes: number }).maxOutboundBytes = Math.max(DEFAULTS.maxOutboundBytes, 2 * o.maxFrameBytes);
   if (o.pluginCallFuel === undefined) delete (o as { pluginCallFuel?: number }).pluginCallFuel;
+  if (o.processes === undefined) delete (o as { processes?: number }).processes;
+  // The node id's default depends on the process (host name and pid): each process of --processes has its own.
+  if (o.nodeId === undefined) (o as { nodeId: string }).nodeId = defaultNodeId();
+  // No listen: one tcp:// listener from host and port (issue #10).
+  if (!('listen' in given)) (o as { listen: unknown }).listen = [Object.freeze({ scheme: 'tcp', host: o.host, port: o.port, path: '', framing: 'decimal' })];
   // A default is named the way the rest of the configuration was given: flags on the CLI, field names in the library.
   const fromCli = Object.keys(sources).length > 0;
   const ref = (key: OptionKey): string => refer(OPTION_BY_KEY.get(key)!, sources[key] ?? (key in given || !fromCli ? LIBRARY : DEFAULT));
@@ -132,8 +141,70 @@ const CROSS_RULES: readonly CrossRule[] = [
         : undefined,
   },
   {
+    // #12: the processes of one machine share groups through the cluster.
+    key: 'processes',
+    check: (o, ref) =>
+      o.processes !== undefined && o.cluster.length === 0 ? `used together with ${ref('cluster')} (the processes share groups through the cluster)` : undefined,
+  },
+  {
+    // #12: a NATS service is a queue group reached through the cluster; its name is a subject token.
+    key: 'upstream',
+    check: (o, ref) => {
+      for (const [name, svc] of Object.entries(o.upstream)) {
+        if (svc.transport !== 'nats') continue;
+        if (!isClusterToken(name)) return `a NATS service name of 1 to 64 characters of A-Z a-z 0-9 _ - (not ${JSON.stringify(name)})`;
+        if (o.cluster.length === 0) return `a NATS service (${name}=nats) only together with ${ref('cluster')}`;
+      }
+      return undefined;
+    },
+  },
+  {
     key: 'maxOutboundBytes',
     check: (o, ref) => (o.maxOutboundBytes < o.maxFrameBytes ? `at least ${ref('maxFrameBytes')} (${o.maxFrameBytes}) so that one full frame fits` : undefined),
+  },
+  // --- listeners (issue #10) ---
+  ...(['host', 'port'] as const).map((key): CrossRule => ({
+    key,
+    check: (_o, ref, given) => (given(key) && given('listen') ? `absent when ${ref('listen')} is given (put the address in a tcp:// URL)` : undefined),
+  })),
+  {
+    key: 'listen',
+    check: (o) => {
+      const seen = new Set<string>();
+      for (const l of o.listen) {
+        const at = `${l.host}:${l.port}`;
+        if (l.port !== 0 && seen.has(at)) return `listeners on different ports (${at} is given twice)`;
+        seen.add(at);
+      }
+      return undefined;
+    },
+  },
+  ...(['tlsCert', 'tlsKey'] as const).map((key): CrossRule => ({
+    key,
+    check: (o, ref, given) => {
+      const secure = o.listen.some((l) => isSecureScheme(l.scheme));
+      if (!secure) return given(key) ? `absent unless a tls:// or wss:// ${ref('listen')} is given` : undefined;
+      // Both missing: one line, on tlsCert.
+      if (!given(key))
+        return key === 'tlsCert' || given('tlsCert')
+          ? `set (a PEM file) for the tls:// and wss:// listeners, with ${ref(key === 'tlsCert' ? 'tlsKey' : 'tlsCert')}`
+          : undefined;
+      if (!given('tlsCert') || !given('tlsKey')) return undefined; // the other one's rule says so
+      const problem = tlsProblem(o.tlsCert!, o.tlsKey!);
+      return problem?.option === key ? problem.problem : undefined;
+    },
+  })),
+  {
+    key: 'wsCompression',
+    check: (o, ref) =>
+      o.wsCompression && !o.listen.some((l) => isWebSocketScheme(l.scheme)) ? `absent unless a ws:// or wss:// ${ref('listen')} is given` : undefined,
+  },
+  {
+    key: 'wsAllowedOrigins',
+    check: (o, ref) =>
+      o.wsAllowedOrigins.length > 0 && !o.listen.some((l) => isWebSocketScheme(l.scheme))
+        ? `absent unless a ws:// or wss:// ${ref('listen')} is given`
+        : undefined,
   },
   // The admin listener (#11): the admin API can close connections and reload the plugin.
   {
@@ -157,6 +228,16 @@ const CROSS_RULES: readonly CrossRule[] = [
     check: (o, ref) => (o.adminTokenFile !== undefined && o.adminListen === undefined ? `set only with ${ref('adminListen')}` : undefined),
   },
 ];
+
+/** The certificate check of the last pair of paths (both rules ask; the files are read once). */
+let lastTls: { cert: string; key: string; problem: TlsCredentialsProblem | undefined } | undefined;
+function tlsProblem(cert: string, key: string): TlsCredentialsProblem | undefined {
+  if (lastTls?.cert !== cert || lastTls.key !== key) {
+    const r = tryLoadTlsCredentials(cert, key);
+    lastTls = { cert, key, problem: 'problem' in r ? r : undefined };
+  }
+  return lastTls.problem;
+}
 
 /** Errors for every issue zod found in one option's value. */
 function issueErrors(def: OptionDef, value: unknown, error: z.ZodError, source: OptionSource): BrokerError[] {

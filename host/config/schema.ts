@@ -31,8 +31,11 @@ import {
   PLUGIN_MEMORY_MAX_MB_CEILING,
   PLUGIN_START_BUDGET_FACTOR,
 } from '../limits.js';
-import { DEFAULT_CLOSE_SUMMARY_INTERVAL_MS } from '../limits.js';
+import { DEFAULT_CLOSE_SUMMARY_INTERVAL_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../limits.js';
+import { tryParseListenUrl, type ListenerSpec } from '../transport/listen-url.js';
 import { upstreamSchema } from './upstream.js';
+import { clusterNameSchema, clusterServersSchema, nodeIdSchema, presenceIntervalSchema, processesSchema } from '../cluster/cluster-options.js';
+import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_PRESENCE_INTERVAL_MS } from '../limits.js';
 
 /** Where the plugin runs: on the I/O thread (fastest) or in a worker thread (preemptible). */
 export const ISOLATION_MODES = ['inline', 'worker'] as const;
@@ -98,6 +101,34 @@ function optional<S extends z.ZodType>(schema: S, meta: OptionMeta): z.ZodOption
 }
 
 const int = (min: number, max: number) => z.int().min(min).max(max);
+
+/** One `--listen` URL, parsed into a `ListenerSpec` (transport/listen-url.ts says what is valid). */
+const listenUrl = z.string().transform((text, ctx): ListenerSpec => {
+  const r = tryParseListenUrl(text);
+  if (!('problem' in r)) return r;
+  ctx.addIssue({ code: 'custom', message: `must be ${r.problem}` });
+  return z.NEVER;
+});
+
+/** `scheme://host[:port]` with nothing after it, as browsers send in `Origin`. */
+function isOrigin(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.origin !== 'null' && u.origin === text.replace(/\/$/, '').toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** Allowed `Origin`s, as a list or comma-separated text (the flag). */
+const originList = z.union([z.string(), z.array(z.string())]).transform((value, ctx): string[] => {
+  const items = (typeof value === 'string' ? value.split(',') : value).map((x) => x.trim()).filter((x) => x !== '');
+  for (const origin of items) {
+    if (!isOrigin(origin))
+      ctx.addIssue({ code: 'custom', message: `must be origins as scheme://host[:port] (https://app.example.com); '${origin}' is not one` });
+  }
+  return items;
+});
 /** `host:port` or `[v6]:port` of `adminListen`. */
 const ADMIN_LISTEN_PATTERN = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/;
 const ms = (max: number) => int(0, max);
@@ -164,16 +195,79 @@ export const OPTION_SHAPE = {
     default: 'reload',
     reload: 'restart',
   }),
-  /** Address to bind. Default `127.0.0.1`. */
+  /** Address of the default `tcp://` listener (used when `listen` is absent). Default `127.0.0.1`. */
   host: optional(z.string().min(1), {
     arg: '<address>',
-    help: 'address to bind',
+    help: 'address of the default tcp:// listener, when no --listen is given',
     default: DEFAULT_HOST,
     expected: 'a host name or IP address',
     reload: 'restart',
   }),
-  /** TCP port; 0 picks a free one. Default 10241. */
-  port: optional(int(0, 65535), { arg: '<n>', help: 'TCP port to listen on (0 picks a free one)', default: DEFAULT_PORT, reload: 'restart' }),
+  /** Port of the default `tcp://` listener (used when `listen` is absent); 0 picks a free one. Default 10241. */
+  port: optional(int(0, 65535), {
+    arg: '<n>',
+    help: 'port of the default tcp:// listener, when no --listen is given (0 picks a free one)',
+    default: DEFAULT_PORT,
+    reload: 'restart',
+  }),
+  // --- listeners (issue #10) ---------------------------------------------------------------
+  /**
+   * Listeners as URLs: `tcp://host:port`, `tls://host:port` (either with `?framing=decimal|binary`),
+   * `ws://host:port/path`, `wss://host:port/path`; port 0 picks a free one. All feed the same
+   * plugin, groups, upstreams and limits. Absent: one `tcp://host:port` from `host`/`port`, which
+   * may then not be given as well.
+   */
+  listen: optional(z.array(listenUrl).min(1), {
+    arg: '<url>',
+    help: 'a listener: tcp://host:port or tls://host:port (add ?framing=binary for 4-byte big-endian lengths), ws://host:port/path, wss://host:port/path; replaces --host/--port',
+    defaultHelp: 'tcp://<--host>:<--port>',
+    expected: 'a list of listener URLs',
+    reload: 'restart',
+    repeat: 'list',
+  }),
+  /** PEM certificate (chain) file of `tls://` and `wss://` listeners (required by them). */
+  tlsCert: optional(z.string().min(1), {
+    arg: '<file.pem>',
+    help: 'PEM certificate (chain) of the tls:// and wss:// listeners',
+    defaultHelp: 'none',
+    reload: 'restart',
+    path: 'file',
+  }),
+  /** PEM private key file of `tlsCert` (unencrypted). */
+  tlsKey: optional(z.string().min(1), {
+    arg: '<file.pem>',
+    help: 'PEM private key of --tls-cert (unencrypted)',
+    defaultHelp: 'none',
+    reload: 'restart',
+    path: 'file',
+  }),
+  /** Negotiate permessage-deflate on `ws://`/`wss://` when a client offers it. Default false. */
+  wsCompression: optional(z.boolean(), {
+    help: 'negotiate permessage-deflate on ws:// and wss:// listeners when the client offers it (costs CPU and memory per connection)',
+    default: false,
+    defaultHelp: 'off',
+    reload: 'restart',
+  }),
+  /**
+   * `Origin`s browsers may open `ws://`/`wss://` connections from (`https://app.example.com`), as a
+   * list or comma-separated text; others get 403. Empty (default): any. Clients that send no
+   * `Origin` (not browsers) are not affected.
+   */
+  wsAllowedOrigins: optional(originList, {
+    arg: '<a,b,…>',
+    help: 'browser Origins allowed on ws:// and wss:// (comma-separated, e.g. https://app.example.com); others get 403',
+    default: [],
+    defaultHelp: 'any',
+    reload: 'restart',
+  }),
+  /** A TLS handshake or WebSocket upgrade not finished this long after the TCP accept is closed, ms. Default 10000. */
+  handshakeTimeoutMs: optional(int(1, 3_600_000), {
+    arg: '<ms>',
+    help: 'close a connection whose TLS handshake or WebSocket upgrade has not finished this long after it was accepted',
+    default: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    reload: 'restart',
+  }),
+  // ------------------------------------------------------------------------------------------
   /** Listen backlog. Default 4096. */
   listenBacklog: optional(int(1, 65535), {
     arg: '<n>',
@@ -288,6 +382,54 @@ export const OPTION_SHAPE = {
     reload: 'live',
     repeat: 'map',
   }),
+  // Cluster (#12, docs/cluster.md) ----------------------------------------------------------------
+  /**
+   * NATS servers to join a cluster of brokers through: `nats://[user:pass@]host[:port]` URLs, as a
+   * list or one comma-separated string. Empty (default): no cluster, one broker, no NATS.
+   */
+  cluster: optional(clusterServersSchema, {
+    arg: '<nats-urls>',
+    help: 'join a cluster of brokers over NATS: nats://host:port[,nats://host:port…]; groups span the nodes (docs/cluster.md)',
+    default: [],
+    defaultHelp: 'none',
+    reload: 'restart',
+    secret: true,
+  }),
+  /** This node's id in the cluster (1 to 64 of `[A-Za-z0-9_-]`). Default: host name and pid. */
+  nodeId: optional(nodeIdSchema, {
+    arg: '<id>',
+    help: 'this node in the cluster (A-Z a-z 0-9 _ -); with --processes: <id>-<index>',
+    defaultHelp: 'host name and pid',
+    reload: 'restart',
+  }),
+  /** Cluster name: namespaces every subject (`pb.<name>.…`), so clusters can share one NATS. Default `plugbroker`. */
+  clusterName: optional(clusterNameSchema, {
+    arg: '<name>',
+    help: "namespaces the cluster's NATS subjects, so clusters can share one NATS",
+    default: DEFAULT_CLUSTER_NAME,
+    reload: 'restart',
+  }),
+  /**
+   * Broker processes for `broker serve` to start on this machine (`auto`: one per core), sharing
+   * the listeners and joined through `cluster` (needed). A `Broker` object itself is always one
+   * process: the option is read by `broker serve`. Default: none (one process, no primary).
+   */
+  processes: optional(processesSchema, {
+    arg: '<n|auto>',
+    help: 'start n broker processes sharing the listeners (auto: one per core), joined through --cluster',
+    defaultHelp: 'none (one process)',
+    reload: 'restart',
+  }),
+  /**
+   * How often a node announces itself, ms; a node silent for 3 intervals is lost and its
+   * memberships vanish from the others (within 3.5 intervals). Default 2000, at most 4000.
+   */
+  clusterPresenceIntervalMs: optional(presenceIntervalSchema, {
+    arg: '<ms>',
+    help: 'how often a node announces itself; a node silent for 3 intervals is lost and its memberships dropped',
+    default: DEFAULT_CLUSTER_PRESENCE_INTERVAL_MS,
+    reload: 'restart',
+  }),
   /** pino level. Default `info`. Ignored when `logger` is given. */
   logLevel: optional(z.enum(LOG_LEVELS), { arg: '<level>', help: 'log verbosity', default: 'info', reload: 'live' }),
   // Operations (#11): the admin listener and the close summary line (docs/admin.md).
@@ -351,7 +493,7 @@ export type BrokerOptions = z.input<typeof OPTIONS_SCHEMA> & {
 type Output = z.output<typeof OPTIONS_SCHEMA>;
 
 /** Options without a default that stay absent when not given. */
-type Unset = 'pluginCallFuel' | 'adminListen' | 'adminToken' | 'adminTokenFile';
+type Unset = 'pluginCallFuel' | 'adminListen' | 'adminToken' | 'adminTokenFile' | 'tlsCert' | 'tlsKey' | 'processes';
 
 /** Every option, resolved and validated: each has its value or its default. */
 export type ResolvedOptions = Readonly<Required<Omit<Output, Unset>>> &
@@ -405,4 +547,4 @@ export const OPTION_BY_FILE_KEY: ReadonlyMap<string, OptionDef> = new Map(OPTION
  */
 export const DEFAULTS = Object.freeze(
   Object.fromEntries(OPTION_DEFS.filter((d) => d.meta.default !== undefined).map((d) => [d.key, d.meta.default])),
-) as Readonly<Omit<Required<Output>, 'plugin' | Unset>>;
+) as Readonly<Omit<Required<Output>, 'plugin' | 'listen' | 'nodeId' | Unset>>;

@@ -13,7 +13,10 @@ export interface AdmissionPolicy {
   readonly acceptRatePerIp: number;
 }
 
-export type RefusalReason = 'max-connections' | 'max-connections-per-ip' | 'accept-rate-per-ip' | 'shutting-down' | 'plugin-failed';
+import type { HandshakeRefusal } from '../transport/accept-gate.js';
+
+/** Why a connection never reached the plugin: a cap, the broker's state, or a failed handshake. */
+export type RefusalReason = 'max-connections' | 'max-connections-per-ip' | 'accept-rate-per-ip' | 'shutting-down' | 'plugin-failed' | HandshakeRefusal;
 
 interface IpEntry {
   live: number;

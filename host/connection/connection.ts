@@ -3,8 +3,10 @@
  * outbound batch. Frames go to the broker through `ConnectionEvents`; the plugin is never called
  * from here.
  *
+ * The transport says how frames arrive (a byte stream in one of the stream framings, decoded
+ * here, or whole WebSocket messages) and how they leave (a header codec, or one message per body).
  * Outbound frames are not written one by one (a `write` per frame costs ≈ 10× a batched write,
- * performance.md): `send` encodes into the shared `OutboundArena`. Frames a connection queues for
+ * docs/transports.md): `send` encodes into the shared `OutboundArena` with the transport's header. Frames a connection queues for
  * itself while its own read chunk is processed (replies) are written once the chunk is done; frames
  * queued from anywhere else (pushes) are flushed once per event-loop turn with `process.nextTick`.
  *
@@ -13,9 +15,8 @@
  */
 import type { RateAction } from '../config.js';
 import type { FrameError } from '../errors.js';
-import { DecimalDecoder } from '../framing/decimal-decoder.js';
-import type { FrameSink } from '../framing/frame-codec.js';
-import { decimalHeaderBytes } from '../framing/decimal-encoder.js';
+import { createDecoder, type FrameDecoder, type FrameHeaderCodec, type FrameSink } from '../framing/frame-codec.js';
+import { bodiesOfDecimalRun, transcodeDecimalRun } from '../framing/transcode.js';
 import type { Transport, TransportHandler } from '../transport/transport.js';
 import type { CloseReason, PeerInfo } from '../plugin/world.js';
 import { coarseClock, tickClock } from './clock.js';
@@ -76,7 +77,10 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   readonly #transport: Transport;
   readonly #events: ConnectionEvents;
   readonly #policy: ConnectionPolicy;
-  readonly #decoder: DecimalDecoder;
+  /** Null for message transports (WebSocket): they deliver whole frames. */
+  readonly #decoder: FrameDecoder | null;
+  /** Header of outbound frames; null when each queued Buffer is one message body (WebSocket with compression). */
+  readonly #codec: FrameHeaderCodec | null;
   readonly #arena: OutboundArena;
   readonly #out = new OutboundBatch();
   readonly #rate: RateLimiter | null;
@@ -89,6 +93,8 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   /** The broker sent a heartbeat that the peer has not answered yet. */
   #pingOutstanding = false;
   #lingerTimer: NodeJS.Timeout | undefined;
+  /** False once reading stopped (drain, close): a message transport may still deliver a message. */
+  #reading = true;
 
   constructor(id: number, transport: Transport, events: ConnectionEvents, policy: ConnectionPolicy, arena: OutboundArena) {
     this.id = id;
@@ -96,7 +102,8 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     this.#transport = transport;
     this.#events = events;
     this.#policy = policy;
-    this.#decoder = new DecimalDecoder(this, policy.maxFrameBytes, { plainViews: true });
+    this.#decoder = transport.inbound === 'messages' ? null : createDecoder(transport.inbound, this, policy.maxFrameBytes, { plainViews: true });
+    this.#codec = transport.outbound;
     const now = tickClock();
     this.openedMs = this.lastFrameMs = this.lastPingMs = now;
     this.#rate = RateLimiter.enabled(policy) ? new RateLimiter(policy, now) : null;
@@ -128,8 +135,8 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
 
   /** Who is on the other end, as the plugin sees it. */
   peerInfo(resumed: boolean): PeerInfo {
-    // TODO(#10): `secure` from the transport once tls:// and wss:// listeners exist.
-    return { address: this.#transport.remoteAddress, port: this.#transport.remotePort, transport: this.#transport.kind, secure: false, resumed };
+    const t = this.#transport;
+    return { address: t.remoteAddress, port: t.remotePort, transport: t.kind, secure: t.secure, resumed };
   }
 
   /** Remote `address:port` for logs. */
@@ -165,12 +172,13 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     if (!isLive(this.#state)) return false;
     const len = end - start;
     if (len > this.#policy.maxFrameBytes) return false;
-    if (this.#out.bytes + this.#transport.bufferedBytes + decimalHeaderBytes(len) + len > this.#policy.maxOutboundBytes) {
-      this.#events.onLimit(this, 'slow-consumer');
-      this.destroy('slow-consumer');
+    const codec = this.#codec;
+    if (this.#out.bytes + this.#transport.bufferedBytes + (codec?.headerBytes(len) ?? 0) + len > this.#policy.maxOutboundBytes) {
+      this.overflow();
       return false;
     }
-    this.#arena.appendFrame(this.#out, src, start, end);
+    if (codec !== null) this.#arena.appendFrame(this.#out, src, start, end, codec);
+    else this.#out.push(Buffer.from(src.subarray(start, end))); // one message per body
     this.framesOut++;
     // Replies to the chunk being read leave when onData finishes; no tick needed.
     if (!this.#flushScheduled && reading !== this) {
@@ -181,19 +189,25 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   }
 
   /**
-   * Queues `frames`, one or more frames already encoded (`<len>\n<body>` each), without copying:
-   * the buffer is shared with other connections (group fan-out) and must never be written again.
-   * Same rules as `send`: false when not live; past `maxOutboundBytes` the connection is closed
-   * (slow-consumer) and false returned. `frameCount`: how many frames `frames` holds (for counters).
+   * Queues `frames`, one or more frames already encoded in the decimal framing (`<len>\n<body>`
+   * each), without copying when this connection speaks it: the buffer is shared with other
+   * connections (group fan-out) and must never be written again. Other wires get the run
+   * re-encoded once per run (framing/transcode.ts). Same rules as `send`: false when not live; past
+   * `maxOutboundBytes` the connection is closed (slow-consumer) and false returned. `frameCount`: how many
+   * frames `frames` holds (for counters).
    */
   sendEncoded(frames: Buffer, frameCount = 1): boolean {
     if (!isLive(this.#state)) return false;
-    if (this.#out.bytes + this.#transport.bufferedBytes + frames.length > this.#policy.maxOutboundBytes) {
-      this.#events.onLimit(this, 'slow-consumer');
-      this.destroy('slow-consumer');
+    const codec = this.#codec;
+    const bodies = codec === null ? bodiesOfDecimalRun(frames) : null;
+    const encoded = codec === null ? null : transcodeDecimalRun(frames, codec);
+    const size = encoded !== null ? encoded.length : bodies!.reduce((n, b) => n + b.length, 0);
+    if (this.#out.bytes + this.#transport.bufferedBytes + size > this.#policy.maxOutboundBytes) {
+      this.overflow();
       return false;
     }
-    this.#out.push(frames);
+    if (encoded !== null) this.#out.push(encoded);
+    else for (const b of bodies!) this.#out.push(b);
     this.framesOut += frameCount;
     if (!this.#flushScheduled && reading !== this) {
       this.#flushScheduled = true;
@@ -202,8 +216,25 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     return true;
   }
 
+  /**
+   * The peer is not reading: more than `maxOutboundBytes` would queue for it. Closes at once as
+   * `slow-consumer`, dropping the queue (also called for a plugin in a worker, whose
+   * `channel-send` made that decision on its side of the thread boundary).
+   */
+  overflow(): void {
+    if (!isLive(this.#state)) return;
+    this.#events.onLimit(this, 'slow-consumer');
+    this.destroy('slow-consumer');
+  }
+
   // HeartbeatTarget
   sendPing(): void {
+    // A transport heartbeat of its own (WebSocket ping) is answered by the peer's stack (pong);
+    // otherwise an empty frame, and the peer's next empty frame is its answer.
+    if (this.#transport.ping !== undefined) {
+      this.#transport.ping();
+      return;
+    }
     this.#pingOutstanding = true;
     this.send(EMPTY, 0, 0);
   }
@@ -216,7 +247,8 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
    * Stops reading from the peer (used while draining); frames already read are handled.
    */
   stopReading(): void {
-    this.#decoder.halt();
+    this.#decoder?.halt();
+    this.#reading = false;
     this.#transport.pause();
   }
 
@@ -230,7 +262,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     this.#leaveLive('closing', reason, notifyPlugin);
     this.stopReading();
     this.flush();
-    this.#transport.end();
+    this.#transport.end(reason);
     this.#lingerTimer = setTimeout(destroyTransport, this.#policy.closeLingerMs, this.#transport);
     this.#lingerTimer.unref();
   }
@@ -238,7 +270,8 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
   /** Closes at once, dropping anything queued. */
   destroy(reason: CloseReason, notifyPlugin = true): void {
     if (isLive(this.#state)) this.#leaveLive('closing', reason, notifyPlugin);
-    this.#decoder.halt();
+    this.#decoder?.halt();
+    this.#reading = false;
     this.#out.clear();
     this.#transport.destroy();
   }
@@ -314,7 +347,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     reading = this;
     let err;
     try {
-      err = this.#decoder.push(chunk);
+      err = this.#decoder!.push(chunk);
     } finally {
       reading = null;
     }
@@ -323,6 +356,34 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
       this.#events.onProtocolError(this, err);
       this.close('protocol-error');
     }
+  }
+
+  onMessage(body: Uint8Array): void {
+    if (this.#state !== 'open' || !this.#reading) return;
+    tickClock();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    reading = this;
+    try {
+      this.onFrame(body);
+    } finally {
+      reading = null;
+    }
+    // Every message of one socket read is delivered in one go (ws parses the chunk synchronously):
+    // their replies leave together, at the end of the tick.
+    if (this.#out.bytes > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(flushConnection, this);
+    }
+  }
+
+  onLife(): void {
+    this.lastFrameMs = tickClock();
+  }
+
+  onProtocolError(err: FrameError): void {
+    if (!isLive(this.#state)) return;
+    this.#events.onProtocolError(this, err);
+    this.close('protocol-error');
   }
 
   onEnd(): void {

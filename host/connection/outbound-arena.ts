@@ -10,7 +10,7 @@
  * completed synchronously (see `release`); otherwise, when a slab is full a new one is started and
  * the old one is freed by the GC once the writes that reference it complete.
  */
-import { writeDecimalHeader, decimalHeaderBytes } from '../framing/decimal-encoder.js';
+import { DECIMAL_HEADER, type FrameHeaderCodec } from '../framing/frame-codec.js';
 
 /** Slab size. Frames larger than a quarter of it get a Buffer of their own. */
 export const ARENA_SLAB_BYTES = 256 * 1024;
@@ -84,14 +84,14 @@ export class OutboundArena {
     if (slab === this.#slab && end === this.#used) this.#used = start;
   }
 
-  /** Appends the frame `<len>\n` + `src[start, end)` to `batch`. */
-  appendFrame(batch: OutboundBatch, src: Uint8Array, start: number, end: number): void {
+  /** Appends the frame `src[start, end)`, behind the header of `codec` (default decimal: `<len>\n`), to `batch`. */
+  appendFrame(batch: OutboundBatch, src: Uint8Array, start: number, end: number, codec: FrameHeaderCodec = DECIMAL_HEADER): void {
     const len = end - start;
-    const header = decimalHeaderBytes(len);
+    const header = codec.headerBytes(len);
     const need = header + len;
     if (need > LARGE_FRAME_BYTES) {
       const frame = Buffer.allocUnsafe(need);
-      writeDecimalHeader(frame, 0, len);
+      codec.writeHeader(frame, 0, len);
       frame.set(src.subarray(start, end), header);
       batch.push(frame);
       return;
@@ -108,7 +108,7 @@ export class OutboundArena {
       batch.slab = slab;
       batch.start = at;
     }
-    const bodyAt = writeDecimalHeader(slab, at, len);
+    const bodyAt = codec.writeHeader(slab, at, len);
     slab.set(src.subarray(start, end), bodyAt);
     this.#used = at + need;
     batch.end = this.#used;

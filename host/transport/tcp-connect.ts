@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import type { Transport } from './transport.js';
-import { TcpTransport } from './tcp-listener.js';
+import { TcpTransport } from './tcp-transport.js';
 
 /** What `connectTcp` reports besides the transport's own events. */
 export interface ConnectEvents {

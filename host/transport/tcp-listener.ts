@@ -1,118 +1,111 @@
 /**
- * TCP listener: binds a `node:net` server and wraps each accepted socket as a `Transport`.
+ * `tcp://` and `tls://` listeners: bind a `node:net` (or `node:tls`) server, admit each accepted
+ * socket through the `AcceptGate` before anything else, and wrap it as a `Transport` with the
+ * listener's framing. For TLS the handshake must finish within the handshake deadline.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { ListenError } from '../errors.js';
-import type { Transport, TransportHandler } from './transport.js';
+import type { FramingName } from '../framing/frame-codec.js';
+import { admitSocket, type AcceptGate } from './accept-gate.js';
+import { HandshakeDeadlines } from './handshake-deadline.js';
+import { TcpTransport } from './tcp-transport.js';
+import type { Transport } from './transport.js';
 
-const kHandler = Symbol('plugbroker.transportHandler');
-type HandledSocket = net.Socket & { [kHandler]: TransportHandler };
-
-// Module-level listeners with `this` bound to the socket by the EventEmitter: no closures per
-// connection (memory per idle connection is a benchmark target).
-function onSocketData(this: HandledSocket, chunk: Buffer): void {
-  this[kHandler].onData(chunk);
-}
-function onSocketEnd(this: HandledSocket): void {
-  this[kHandler].onEnd();
-}
-function onSocketClose(this: HandledSocket): void {
-  this[kHandler].onClose();
-}
-function onSocketError(this: HandledSocket, err: Error): void {
-  this[kHandler].onError(err);
-}
-
-/** A `net.Socket` as a `Transport`. */
-export class TcpTransport implements Transport {
-  readonly kind = 'tcp' as const;
-  readonly #socket: net.Socket;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-
-  constructor(socket: net.Socket) {
-    this.#socket = socket;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
-  }
-
-  get bufferedBytes(): number {
-    return this.#socket.writableLength;
-  }
-
-  attach(handler: TransportHandler): void {
-    const s = this.#socket as HandledSocket;
-    s[kHandler] = handler;
-    s.on('data', onSocketData);
-    s.on('end', onSocketEnd);
-    s.on('close', onSocketClose);
-    s.on('error', onSocketError);
-  }
-
-  write(data: Buffer): void {
-    this.#socket.write(data);
-  }
-
-  writev(data: readonly Buffer[]): void {
-    // cork/uncork hands the buffers to libuv as one writev (one syscall).
-    const s = this.#socket;
-    s.cork();
-    for (const b of data) s.write(b);
-    s.uncork();
-  }
-
-  pause(): void {
-    this.#socket.pause();
-  }
-
-  end(): void {
-    this.#socket.end();
-  }
-
-  destroy(): void {
-    this.#socket.destroy();
-  }
-}
-
-/** Options of `listenTcp`. */
-export interface TcpListenOptions {
-  host: string;
-  port: number;
-  backlog: number;
+/** What every listener needs from the broker. */
+export interface ListenerDeps {
+  readonly gate: AcceptGate;
+  /** A connection finished its handshakes: a transport for the broker. */
   onTransport(transport: Transport): void;
   /** Errors after the listener is bound (accept failures such as EMFILE); it keeps listening. */
   onError(err: Error): void;
+  readonly backlog: number;
+  /** How long a TLS handshake or WebSocket upgrade may take from the accept, ms. */
+  readonly handshakeTimeoutMs: number;
 }
 
-/** A bound TCP listener. */
-export interface TcpListener {
+/** Options of `listenTcp`. */
+export interface TcpListenOptions extends ListenerDeps {
+  host: string;
+  port: number;
+  /** Stream framing of the listener's connections. Default `decimal`. */
+  framing?: FramingName;
+  /** Certificate and key: a `tls://` listener. Absent: plain TCP. */
+  tls?: tls.SecureContextOptions;
+}
+
+/** A bound listener. */
+export interface BoundListener {
   /** The address actually bound (the port is resolved when 0 was asked). */
   readonly address: { host: string; port: number };
   /**
-   * Stops accepting at once. The promise resolves when every connection the listener accepted has
-   * closed too, so close those before awaiting it.
+   * Stops accepting at once and drops connections still in their handshake. The promise resolves
+   * when every connection the listener accepted has closed too, so close those before awaiting it.
    */
   close(): Promise<void>;
+}
+
+/**
+ * Binds `server` on host:port.
+ * @throws {ListenError} when the address cannot be bound.
+ */
+export async function bindServer(
+  server: net.Server,
+  host: string,
+  port: number,
+  backlog: number,
+  onError: (err: Error) => void,
+): Promise<{ host: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (cause) => reject(new ListenError(host, port, { cause })));
+    server.listen({ host, port, backlog }, () => resolve());
+  });
+  server.on('error', onError);
+  const addr = server.address() as net.AddressInfo;
+  return { host: addr.address, port: addr.port };
 }
 
 /**
  * Binds and starts accepting.
  * @throws {ListenError} when the address cannot be bound.
  */
-export async function listenTcp(opts: TcpListenOptions): Promise<TcpListener> {
+export async function listenTcp(opts: TcpListenOptions): Promise<BoundListener> {
+  const framing = opts.framing ?? 'decimal';
   // allowHalfOpen: when a peer sends FIN, the broker still writes the replies to frames it already
   // received, then ends its side itself. noDelay: replies are batched by the broker, not by Nagle.
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (socket) => {
-    opts.onTransport(new TcpTransport(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause) => reject(new ListenError(opts.host, opts.port, { cause })));
-    server.listen({ host: opts.host, port: opts.port, backlog: opts.backlog }, () => resolve());
-  });
-  server.on('error', opts.onError);
-  const addr = server.address() as net.AddressInfo;
+  const serverOpts = { allowHalfOpen: true, noDelay: true, pauseOnConnect: false };
+  let server: net.Server;
+  let deadlines: HandshakeDeadlines | undefined;
+  if (opts.tls === undefined) {
+    server = net.createServer(serverOpts, (socket) => {
+      if (admitSocket(opts.gate, socket)) opts.onTransport(new TcpTransport(socket, framing, false));
+    });
+  } else {
+    const hs = (deadlines = new HandshakeDeadlines(opts.handshakeTimeoutMs, opts.gate));
+    // Node's handshakeTimeout restarts with every byte; the absolute deadline is ours (handshake-deadline.ts).
+    const tlsServer = tls.createServer({ ...serverOpts, ...opts.tls, handshakeTimeout: opts.handshakeTimeoutMs });
+    // Runs before tls.Server wraps the socket: a refused connection costs no TLS state.
+    tlsServer.prependListener('connection', (socket: net.Socket) => {
+      if (admitSocket(opts.gate, socket)) hs.start(socket);
+    });
+    tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (hs.finish(socket)) opts.onTransport(new TcpTransport(socket, framing, true));
+      else socket.destroy();
+    });
+    tlsServer.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => {
+      // After our own deadline destroyed it, the error is the consequence, not another refusal.
+      if (hs.finish(socket)) opts.gate.refuse('tls-handshake-failed');
+      socket.destroy();
+    });
+    server = tlsServer;
+  }
+  const address = await bindServer(server, opts.host, opts.port, opts.backlog, opts.onError);
   return {
-    address: { host: addr.address, port: addr.port },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        deadlines?.destroyAll();
+      }),
   };
 }

@@ -22,7 +22,8 @@ export interface TestBroker {
 export async function startBroker(opts: Omit<BrokerOptions, 'logger'>): Promise<TestBroker> {
   const logs: LogLine[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const broker = createBroker({ port: 0, drainTimeoutMs: 500, ...opts, logger });
+  // port 0 unless the test gives its own listeners (`listen` may not be combined with port).
+  const broker = createBroker({ ...(opts.listen === undefined ? { port: 0 } : {}), drainTimeoutMs: 500, ...opts, logger });
   await broker.start();
   return { broker, port: broker.address.port, logs, stop: () => broker.stop() };
 }
@@ -42,10 +43,10 @@ export interface SpawnedBroker {
 
 /**
  * Runs `broker serve <args>` as a child process and waits for its `listening` line. `--port 0`
- * goes first unless `opts.port` is false (a config file then sets the port).
+ * goes first unless `opts.port` is false (a config file then sets the port) or `args` has `--listen`.
  */
 export async function spawnBroker(args: string[], deadlineMs = 15_000, opts: { env?: NodeJS.ProcessEnv; port?: false } = {}): Promise<SpawnedBroker> {
-  const portArgs = opts.port === false ? [] : ['--port', '0'];
+  const portArgs = opts.port === false || args.includes('--listen') ? [] : ['--port', '0'];
   const proc = spawn(process.execPath, [BROKER_BIN, 'serve', ...portArgs, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

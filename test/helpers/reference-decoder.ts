@@ -45,3 +45,22 @@ export function referenceDecode(s: Uint8Array, maxFrameBytes: number): Reference
     i += length;
   }
 }
+
+/**
+ * One-shot reference decoder of the binary framing, written from the README (Binary framing): a
+ * 4-byte big-endian length, then that many body bytes; a length above `maxFrameBytes` fails just
+ * after its fourth byte. An incomplete frame at the end is not an error.
+ */
+export function referenceDecodeBinary(s: Uint8Array, maxFrameBytes: number): ReferenceResult {
+  const frames: ReferenceResult['frames'] = [];
+  let i = 0;
+  while (i + 4 <= s.length) {
+    const length = ((s[i] << 24) >>> 0) + (s[i + 1] << 16) + (s[i + 2] << 8) + s[i + 3];
+    i += 4;
+    if (length > maxFrameBytes) return { frames, error: { code: 'PB_ERR_FRAME_TOO_LARGE', offset: i, declared: length } };
+    if (i + length > s.length) break;
+    frames.push([i, i + length]);
+    i += length;
+  }
+  return { frames, error: null };
+}

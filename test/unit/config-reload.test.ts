@@ -27,7 +27,7 @@ describe('planReload', () => {
     const plan = planReload(base, wanted);
     expect([...plan.live].sort()).toEqual(['logLevel', 'maxConnections', 'rateFrames', 'upstream']);
     expect([...plan.swap].sort()).toEqual(['plugin', 'pluginConfig']);
-    expect(plan.restart).toEqual(['port']);
+    expect(plan.restart).toEqual(['port', 'listen']); // the default tcp:// listener follows the port (#10)
     expect(plan.next).toMatchObject({ plugin: 'b.wasm', pluginConfig: 'v2', port: 1000, logLevel: 'debug', rateFrames: 10, maxConnections: 5 });
     expect(plan.next.upstream.logic.nodes).toEqual([{ host: 'h', port: 1 }]);
     expect(Object.isFrozen(plan.next)).toBe(true);

@@ -57,6 +57,12 @@ describe('option schema', () => {
       onPluginFailure: 'close',
       host: 'h',
       port: 0,
+      listen: ['ws://127.0.0.1:0/'],
+      tlsCert: 'cert.pem',
+      tlsKey: 'key.pem',
+      wsCompression: true,
+      wsAllowedOrigins: [],
+      handshakeTimeoutMs: 1,
       listenBacklog: 1,
       maxFrameBytes: 1,
       maxOutboundBytes: 1,
@@ -74,6 +80,11 @@ describe('option schema', () => {
       acceptRatePerIp: 0,
       drainTimeoutMs: 0,
       upstream: {},
+      cluster: 'nats://127.0.0.1:4333',
+      nodeId: 'n1',
+      clusterName: 'c',
+      processes: 2,
+      clusterPresenceIntervalMs: 100,
       logLevel: 'info',
       adminListen: '127.0.0.1:0',
       adminToken: 'token',
@@ -81,8 +92,11 @@ describe('option schema', () => {
       closeSummaryIntervalMs: 0,
     };
     expect(Object.keys(all).sort()).toEqual(keys);
-    // adminToken and adminTokenFile are one or the other.
-    expect(resolveOptions({ ...all, adminTokenFile: undefined })).toMatchObject({ isolation: 'worker', rateAction: 'drop' });
+    // host/port and listen exclude each other, and a certificate needs a tls:// or wss:// listener (#10).
+    expect(resolveOptions({ ...all, host: undefined, port: undefined, tlsCert: undefined, tlsKey: undefined, adminTokenFile: undefined })).toMatchObject({
+      isolation: 'worker',
+      rateAction: 'drop',
+    });
   });
 
   it('gives every option with a default that default in DEFAULTS, and that value passes its own schema', () => {
