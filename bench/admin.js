@@ -16,6 +16,7 @@
 //   --conns N         idle connections of part 2 (default 19000)
 //   --scrapes N       scrapes of part 2 (default 20)
 //   --only s1|scrape  one part
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -85,6 +86,12 @@ async function startBroker(name, extraArgs) {
   return { name, port, process: child };
 }
 
+/** utime + stime of `pid`, in clock ticks (10 ms). */
+function cpuTicks(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 async function partS1(binaries) {
   const adminPort = await pickFreePort();
   const off = await startBroker('admin-off', []);
@@ -127,13 +134,30 @@ async function partS1(binaries) {
     stream.destroy();
     await Promise.all([off.process.stop(), on.process.stop()]);
   }
+  // The same operator load on a broker without traffic: what it costs per second by itself, from
+  // the process's CPU counters (utime + stime, /proc/<pid>/stat), so no load swing can hide it.
+  const idlePort = await pickFreePort();
+  const idleAdmin = await startBroker('admin-idle', ['--admin-listen', `127.0.0.1:${idlePort}`]);
+  await waitForPort(idlePort, idleAdmin.process, 10_000);
+  const idleStream = http.get({ host: '127.0.0.1', port: idlePort, path: '/api/v1/events' }, (res) => res.resume());
+  idleStream.on('error', () => {});
+  const t0 = performance.now();
+  const c0 = cpuTicks(idleAdmin.process.pid);
+  for (let i = 0; i < 10; i++) {
+    await get(idlePort, '/metrics');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  const idleCpuMsPerS = ((cpuTicks(idleAdmin.process.pid) - c0) * 10) / ((performance.now() - t0) / 1000);
+  idleStream.destroy();
+  await idleAdmin.process.stop();
   const a = median(cpu['admin-off']);
   const b = median(cpu['admin-on']);
   const fmt = (xs) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
   console.log(
     `\ns1, ${rounds} rounds, median server CPU µs/msg: admin off ${a.toFixed(3)} (${fmt(cpu['admin-off'])}), admin on ${b.toFixed(3)} (${fmt(cpu['admin-on'])})`,
   );
-  console.log(`on ÷ off = ${(b / a).toFixed(3)} (target ≤ 1.03); ${scraped} scrapes and one event stream during the run\n`);
+  console.log(`on ÷ off = ${(b / a).toFixed(3)} (target ≤ 1.03); ${scraped} scrapes and one event stream during the run`);
+  console.log(`a scrape per second and one event stream on a broker without traffic: ${idleCpuMsPerS.toFixed(1)} ms of CPU per second\n`);
 }
 
 async function partScrape(binaries) {

@@ -211,7 +211,7 @@ let processRegistry: Registry | undefined;
 function processMetrics(log: Logger): Registry {
   if (processRegistry === undefined) {
     const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
     replaceLinearMetrics(registry);
     guardCollectors(registry, log);
     processRegistry = registry;
