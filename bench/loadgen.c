@@ -1,5 +1,7 @@
 /*
- * loadgen: closed-loop load generator for "<len>\n<body>" echo servers.
+ * loadgen: closed-loop load generator for echo servers speaking "<len>\n<body>" (--wire decimal,
+ * the default), 4-byte big-endian lengths (--wire binary), or WebSocket (--wire ws: an HTTP upgrade
+ * to --path, then one masked binary message per frame; replies are unmasked server frames).
  *
  * Load mode: N connections each keep P frames of B body bytes in flight against 127.0.0.1:PORT.
  * Every reply must be the exact frame that was sent (replies arrive in order per connection);
@@ -57,6 +59,8 @@ struct options {
     double hold_s;
     double connect_timeout_s;
     int connect_batch;
+    enum { WIRE_DECIMAL, WIRE_BINARY, WIRE_WS } wire;
+    const char *path;
 };
 
 enum conn_state { CONN_NEW, CONN_CONNECTING, CONN_OPEN, CONN_CLOSED };
@@ -103,6 +107,11 @@ static struct stats st;
 static int epfd;
 static char header[16];
 static size_t header_len;
+/* Every reply has the same header (the same body length): compared byte by byte. */
+static char reply_header[16];
+static size_t reply_header_len;
+/* WebSocket client frames are masked (RFC 6455 §5.3); a fixed key is enough for a benchmark. */
+static const unsigned char WS_MASK[4] = { 0x37, 0xfa, 0x21, 0x3d };
 static size_t frame_len;
 static char *pattern; /* PATTERN_PERIOD + B bytes of repeating alphabet */
 static int open_conns;
@@ -303,7 +312,12 @@ static void queue_frame(struct conn *c, uint64_t now_ns) {
     }
     char *p = c->out + c->out_len;
     memcpy(p, header, header_len);
-    memcpy(p + header_len, pattern + c->next_send_seq % PATTERN_PERIOD, (size_t)opt.size_bytes);
+    const char *body = pattern + c->next_send_seq % PATTERN_PERIOD;
+    if (opt.wire == WIRE_WS) {
+        for (size_t i = 0; i < (size_t)opt.size_bytes; i++) p[header_len + i] = (char)(body[i] ^ WS_MASK[i & 3]);
+    } else {
+        memcpy(p + header_len, body, (size_t)opt.size_bytes);
+    }
     c->out_len += frame_len;
     c->sent_at_ns[c->next_send_seq % (uint64_t)opt.inflight] = now_ns;
     c->next_send_seq++;
@@ -339,14 +353,9 @@ static int parse_replies(struct conn *c, const char *p, size_t n, uint64_t now_n
     size_t i = 0;
     while (i < n) {
         if (c->pstate == PARSE_LENGTH) {
-            char ch = p[i++];
-            if (ch >= '0' && ch <= '9') {
-                if (++c->reply_digits > MAX_LENGTH_DIGITS) return -1;
-                c->reply_length = c->reply_length * 10 + (uint64_t)(ch - '0');
-                continue;
-            }
-            /* A length other than the one sent cannot be resynchronised: give up on the stream. */
-            if (ch != '\n' || c->reply_digits == 0 || c->reply_length != (uint64_t)opt.size_bytes) return -1;
+            /* A header other than the one of a reply cannot be resynchronised: give up on the stream. */
+            if (p[i++] != reply_header[c->reply_digits++]) return -1;
+            if ((size_t)c->reply_digits < reply_header_len) continue;
             c->pstate = PARSE_BODY;
             c->body_off = 0;
             c->body_mismatch = false;
@@ -410,6 +419,51 @@ static void send_initial_frames(int frames_per_conn) {
         for (int k = 0; k < frames_per_conn; k++) queue_frame(&conns[i], now);
         flush(&conns[i]);
     }
+}
+
+/* Sends the upgrade request on every connection and waits for every 101 response (--wire ws). */
+static void ws_handshake_all(void) {
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                     opt.path, opt.port);
+    int *matched = calloc((size_t)opt.conns, sizeof(int)); /* bytes of "\r\n\r\n" seen in a row */
+    int done = 0;
+    for (int i = 0; i < opt.conns; i++)
+        if (send(conns[i].fd, req, (size_t)n, MSG_NOSIGNAL) != n) die("upgrade request: %s", strerror(errno));
+    uint64_t deadline = mono_ns() + seconds_to_ns(opt.connect_timeout_s);
+    struct epoll_event events[MAX_EVENTS];
+    char buf[1024];
+    while (done < opt.conns) {
+        if (mono_ns() > deadline) die("upgrade timeout: %d of %d upgraded", done, opt.conns);
+        int k = epoll_wait(epfd, events, MAX_EVENTS, 100);
+        for (int e = 0; e < k; e++) {
+            struct conn *c = events[e].data.ptr;
+            int idx = (int)(c - conns);
+            if (matched[idx] == 4) continue;
+            /* Read byte by byte up to the end of the response head: nothing follows it before our first frame. */
+            for (;;) {
+                ssize_t r = recv(c->fd, buf, 1, 0);
+                if (r <= 0) {
+                    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+                    die("upgrade refused (connection closed)");
+                }
+                if (matched[idx] == 0 && buf[0] == 'H') { /* status line: check it is 101 */
+                    char line[12];
+                    ssize_t m = recv(c->fd, line, 11, MSG_WAITALL);
+                    if (m != 11 || memcmp(line, "TTP/1.1 101", 11) != 0) die("upgrade refused: not 101");
+                    continue;
+                }
+                matched[idx] = (buf[0] == (matched[idx] % 2 == 0 ? '\r' : '\n')) ? matched[idx] + 1 : (buf[0] == '\r' ? 1 : 0);
+                if (matched[idx] == 4) {
+                    done++;
+                    break;
+                }
+            }
+        }
+    }
+    free(matched);
 }
 
 /* ---------- modes ---------- */
@@ -505,6 +559,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: loadgen --port N [--conns N] [--inflight P] [--size B] [--warmup-s S] [--measure-s S]\n"
             "               [--max-msgs N] [--pid SERVER_PID] [--connect-timeout-s S] [--connect-batch N]\n"
+            "               [--wire decimal|binary|ws] [--path /ws]\n"
             "       loadgen --idle --port N --conns N [--hold-s S]\n");
     exit(2);
 }
@@ -513,6 +568,7 @@ static void parse_options(int argc, char **argv) {
     opt = (struct options){
         .conns = 100, .inflight = 1, .size_bytes = 64, .warmup_s = 1, .measure_s = 3,
         .max_msgs = 1000000000ull, .hold_s = 120, .connect_timeout_s = 60, .connect_batch = 128,
+        .wire = WIRE_DECIMAL, .path = "/ws",
     };
     static const struct option longopts[] = {
         { "port", required_argument, 0, 'p' },      { "conns", required_argument, 0, 'c' },
@@ -521,6 +577,7 @@ static void parse_options(int argc, char **argv) {
         { "max-msgs", required_argument, 0, 'x' },  { "pid", required_argument, 0, 'P' },
         { "idle", no_argument, 0, 'I' },            { "hold-s", required_argument, 0, 'h' },
         { "connect-timeout-s", required_argument, 0, 't' }, { "connect-batch", required_argument, 0, 'b' },
+        { "wire", required_argument, 0, 'W' },      { "path", required_argument, 0, 'A' },
         { 0, 0, 0, 0 },
     };
     int ch;
@@ -538,6 +595,13 @@ static void parse_options(int argc, char **argv) {
         case 'h': opt.hold_s = atof(optarg); break;
         case 't': opt.connect_timeout_s = atof(optarg); break;
         case 'b': opt.connect_batch = atoi(optarg); break;
+        case 'W':
+            if (strcmp(optarg, "decimal") == 0) opt.wire = WIRE_DECIMAL;
+            else if (strcmp(optarg, "binary") == 0) opt.wire = WIRE_BINARY;
+            else if (strcmp(optarg, "ws") == 0) opt.wire = WIRE_WS;
+            else usage();
+            break;
+        case 'A': opt.path = optarg; break;
         default: usage();
         }
     }
@@ -551,7 +615,31 @@ int main(int argc, char **argv) {
     parse_options(argc, argv);
     raise_nofile_limit();
 
-    header_len = (size_t)snprintf(header, sizeof header, "%d\n", opt.size_bytes);
+    if (opt.size_bytes > 65535) die("--size above 65535 is not supported");
+    unsigned len = (unsigned)opt.size_bytes;
+    if (opt.wire == WIRE_DECIMAL) {
+        header_len = (size_t)snprintf(header, sizeof header, "%u\n", len);
+        memcpy(reply_header, header, header_len);
+        reply_header_len = header_len;
+    } else if (opt.wire == WIRE_BINARY) {
+        unsigned char h[4] = { 0, 0, (unsigned char)(len >> 8), (unsigned char)len };
+        memcpy(header, h, 4);
+        memcpy(reply_header, h, 4);
+        header_len = reply_header_len = 4;
+    } else {
+        /* Client frame: FIN + binary, MASK bit + length (7 or 16 bits), then the mask key. */
+        size_t k = 0;
+        header[k++] = (char)0x82;
+        if (len < 126) header[k++] = (char)(0x80 | len);
+        else { header[k++] = (char)(0x80 | 126); header[k++] = (char)(len >> 8); header[k++] = (char)len; }
+        memcpy(header + k, WS_MASK, 4);
+        header_len = k + 4;
+        k = 0;
+        reply_header[k++] = (char)0x82;
+        if (len < 126) reply_header[k++] = (char)len;
+        else { reply_header[k++] = 126; reply_header[k++] = (char)(len >> 8); reply_header[k++] = (char)len; }
+        reply_header_len = k;
+    }
     frame_len = header_len + (size_t)opt.size_bytes;
     pattern = malloc(PATTERN_PERIOD + (size_t)opt.size_bytes);
     for (size_t i = 0; i < PATTERN_PERIOD + (size_t)opt.size_bytes; i++) pattern[i] = (char)('a' + i % PATTERN_PERIOD);
@@ -568,6 +656,7 @@ int main(int argc, char **argv) {
     if (epfd < 0) die("epoll_create1: %s", strerror(errno));
 
     connect_all();
+    if (opt.wire == WIRE_WS) ws_handshake_all();
     if (opt.idle) run_idle(); else run_load();
     return 0;
 }

@@ -265,6 +265,9 @@ describe('chaos', () => {
       listen: ['tcp://127.0.0.1:0', 'tcp://127.0.0.1:0?framing=binary', 'ws://127.0.0.1:0/ws', 'tls://127.0.0.1:0'],
       tlsCert: cert.certPath,
       tlsKey: cert.keyPath,
+      // The bad upgrades and TLS garbage connect first and misbehave later, on a loaded machine
+      // maybe more than the default 10 s later: they must be refused for what they send.
+      handshakeTimeoutMs: 120_000,
     });
     const broker = tb.broker;
     const ports = broker.listeners.map((l) => l.port);
