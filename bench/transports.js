@@ -36,12 +36,26 @@ const profile = values.quick
 const certDir = mkdtempSync(path.join(tmpdir(), 'plugbroker-bench-tls-'));
 const CERT = path.join(certDir, 'cert.pem');
 const KEY = path.join(certDir, 'key.pem');
-execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', KEY, '-out', CERT, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', KEY, '-out', CERT, '-days', '1', '-subj', '/CN=localhost'], {
+  stdio: 'ignore',
+});
 const TLS_ARGS = ['--tls-cert', CERT, '--tls-key', KEY];
 
 const broker = (listen, extra = []) => ({
   file: process.execPath,
-  args: (port) => ['bin/broker.js', 'serve', '--plugin', ECHO, '--log-level', 'warn', '--max-connections', '0', '--listen', listen.replace('PORT', String(port)), ...extra],
+  args: (port) => [
+    'bin/broker.js',
+    'serve',
+    '--plugin',
+    ECHO,
+    '--log-level',
+    'warn',
+    '--max-connections',
+    '0',
+    '--listen',
+    listen.replace('PORT', String(port)),
+    ...extra,
+  ],
 });
 const SERVERS = {
   'raw-ws': { file: process.execPath, args: (port) => [path.join(benchDir, 'raw-ws-echo.js'), '--port', String(port)] },
@@ -87,9 +101,18 @@ async function main() {
       for (const sc of SCENARIOS) {
         for (const name of [sc.baseline, sc.subject]) {
           const s = servers[name];
-          const r = await runLoad(loadgen, { ...LOAD, port: s.port, pid: s.proc.pid, warmupS: profile.warmupS, measureS: profile.measureS, extraArgs: sc.wire[name] });
+          const r = await runLoad(loadgen, {
+            ...LOAD,
+            port: s.port,
+            pid: s.proc.pid,
+            warmupS: profile.warmupS,
+            measureS: profile.measureS,
+            extraArgs: sc.wire[name],
+          });
           runs.push({ round, scenario: sc.id, server: name, result: r });
-          console.log(`[${round}/${profile.rounds}] ${sc.id} ${name.padEnd(20)} ${r.server_cpu_us_per_msg?.toFixed(3)} µs/msg ${Math.round(r.msgs_per_s)} msgs/s${r.errors ? ` ${r.errors} ERRORS` : ''}`);
+          console.log(
+            `[${round}/${profile.rounds}] ${sc.id} ${name.padEnd(20)} ${r.server_cpu_us_per_msg?.toFixed(3)} µs/msg ${Math.round(r.msgs_per_s)} msgs/s${r.errors ? ` ${r.errors} ERRORS` : ''}`,
+          );
         }
       }
     }

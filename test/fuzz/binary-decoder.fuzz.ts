@@ -122,13 +122,20 @@ describe(`BinaryDecoder fuzz (seed ${SEED}, ${SECONDS} s)`, () => {
             for (let k = int(8); k > 0 && stream.length > 0; k--) stream[int(stream.length)] ^= 1 << int(8);
             break;
           case 1: // insert random bytes
-            stream = Buffer.concat([stream.subarray(0, int(stream.length + 1)), Buffer.from(Array.from({ length: int(12) }, () => int(256))), stream.subarray(int(stream.length + 1))]);
+            stream = Buffer.concat([
+              stream.subarray(0, int(stream.length + 1)),
+              Buffer.from(Array.from({ length: int(12) }, () => int(256))),
+              stream.subarray(int(stream.length + 1)),
+            ]);
             break;
           case 2: {
             // delete or duplicate a range
             const a = int(stream.length + 1);
             const b = a + int(stream.length - a + 1);
-            stream = int(2) === 0 ? Buffer.concat([stream.subarray(0, a), stream.subarray(b)]) : Buffer.concat([stream.subarray(0, b), stream.subarray(a, b), stream.subarray(b)]);
+            stream =
+              int(2) === 0
+                ? Buffer.concat([stream.subarray(0, a), stream.subarray(b)])
+                : Buffer.concat([stream.subarray(0, b), stream.subarray(a, b), stream.subarray(b)]);
             break;
           }
           case 3: {
@@ -145,7 +152,7 @@ describe(`BinaryDecoder fuzz (seed ${SEED}, ${SECONDS} s)`, () => {
             stream = Buffer.from(Array.from({ length: int(300) }, () => (int(3) === 0 ? int(256) : 0)));
         }
         const chunks: number[] = [];
-        for (let left = stream.length; left > 0; ) {
+        for (let left = stream.length; left > 0;) {
           const n = int(3) === 0 ? 1 : 1 + int(Math.max(1, left));
           chunks.push(Math.min(n, left));
           left -= Math.min(n, left);
