@@ -81,7 +81,7 @@ async function start(name) {
   const def = SERVERS[name];
   const port = await pickFreePort();
   const proc = new ManagedProcess(name, def.file, def.args(port), { cwd: repoRoot });
-  await waitForPort(port, proc, 15_000);
+  await waitForPort(port, proc, 60_000); // a loaded machine starts a broker slowly
   return { name, port, proc };
 }
 
