@@ -436,7 +436,7 @@ export class Broker {
     const log = this.log.child({ plugin: spec.name });
     // Each runtime has its own timers: they fire into it, and go when it is swapped out or stopped.
     let runtime: PluginRuntime | undefined;
-    const timers = new TimerTable((token) => runtime?.handleTimer(token));
+    const timers = new TimerTable((token, arm) => runtime?.handleTimer(token, arm));
     const upstreamScope = this.#upstreams.createScope();
     const router = this.#router;
     runtime = await createRuntime(this.options.isolation, {
@@ -449,6 +449,7 @@ export class Broker {
       failurePolicy: this.options.onPluginFailure,
       callBudgetMs: this.options.pluginCallBudgetMs,
       maxFrameBytes: this.options.maxFrameBytes,
+      maxOutboundBytes: this.options.maxOutboundBytes,
       callTimings: this.#callTimings,
     });
     this.#timerTables.set(runtime, timers);

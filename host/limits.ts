@@ -67,6 +67,12 @@ export const MAX_PLUGIN_TIMERS = 100_000;
  * bounds what one batch's effects queue on the sockets at once, so readers drain between batches.
  */
 export const MAX_WORKER_BATCH_BYTES = 256 * 1024;
+/**
+ * Effect bytes one worker batch produces before the worker stops taking the batch's next call (the
+ * rest is posted again): with the per-channel `maxOutboundBytes` check in the worker's
+ * `channel-send`, this bounds what one batch hands the I/O thread at once.
+ */
+export const MAX_WORKER_BATCH_EFFECT_BYTES = 4 * 1024 * 1024;
 /** Upstream handles a plugin worker holds in reserve (refilled with each batch): `upstream-open`s one batch may make. */
 export const WORKER_UPSTREAM_HANDLE_RESERVE = 64;
 /** First ejection of an upstream node that refused or dropped a connection lasts about this long (jittered). */

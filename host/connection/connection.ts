@@ -174,8 +174,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     if (len > this.#policy.maxFrameBytes) return false;
     const codec = this.#codec;
     if (this.#out.bytes + this.#transport.bufferedBytes + (codec?.headerBytes(len) ?? 0) + len > this.#policy.maxOutboundBytes) {
-      this.#events.onLimit(this, 'slow-consumer');
-      this.destroy('slow-consumer');
+      this.overflow();
       return false;
     }
     if (codec !== null) this.#arena.appendFrame(this.#out, src, start, end, codec);
@@ -204,8 +203,7 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
     const encoded = codec === null ? null : transcodeDecimalRun(frames, codec);
     const size = encoded !== null ? encoded.length : bodies!.reduce((n, b) => n + b.length, 0);
     if (this.#out.bytes + this.#transport.bufferedBytes + size > this.#policy.maxOutboundBytes) {
-      this.#events.onLimit(this, 'slow-consumer');
-      this.destroy('slow-consumer');
+      this.overflow();
       return false;
     }
     if (encoded !== null) this.#out.push(encoded);
@@ -216,6 +214,17 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
       process.nextTick(flushConnection, this);
     }
     return true;
+  }
+
+  /**
+   * The peer is not reading: more than `maxOutboundBytes` would queue for it. Closes at once as
+   * `slow-consumer`, dropping the queue (also called for a plugin in a worker, whose
+   * `channel-send` made that decision on its side of the thread boundary).
+   */
+  overflow(): void {
+    if (!isLive(this.#state)) return;
+    this.#events.onLimit(this, 'slow-consumer');
+    this.destroy('slow-consumer');
   }
 
   // HeartbeatTarget

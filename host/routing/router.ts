@@ -26,6 +26,21 @@ export class Router {
     return conn !== undefined && conn.send(src, start, end);
   }
 
+  /** Bytes queued for `channel`'s peer and not yet taken by the kernel; 0 when it is unknown or no longer live. */
+  outboundBytes(channel: number): number {
+    const conn = this.#registry.get(channel);
+    return conn !== undefined && isLive(conn.state) ? conn.outboundBytes : 0;
+  }
+
+  /**
+   * A plugin in a worker queued more for `channel` than `maxOutboundBytes` allows (its
+   * `channel-send` returned false): closes it `slow-consumer`, as `send` does inline.
+   */
+  overflow(channel: number): void {
+    this.#fanOut.flush();
+    this.#registry.get(channel)?.overflow();
+  }
+
   /** Marks `channel` authenticated; false when it is unknown or no longer live. */
   authenticate(channel: number): boolean {
     return this.#registry.get(channel)?.authenticate() ?? false;

@@ -8,8 +8,11 @@
  * O(log n), a fraction of a µs. Cancelling and re-arming mark the old entry dead (lazy deletion);
  * the heap is compacted when dead entries outnumber live ones.
  *
- * The table only maps tokens to due times, enforces the cap and calls `fire(token)` when one is
- * due. No plugin import: the broker connects `fire` to the runtime's `handle-timer`.
+ * The table only maps tokens to due times, enforces the cap and calls `fire(token, arm)` when one
+ * is due. `arm` is an opaque tag given to `set` and handed back with each firing of that arming:
+ * worker isolation numbers its arms so that a firing that crossed a re-arm or a cancel on its way
+ * to the worker is recognised as stale. No plugin import: the broker connects `fire` to the
+ * runtime's `handle-timer`.
  */
 import { MAX_PLUGIN_TIMERS } from '../limits.js';
 
@@ -18,6 +21,8 @@ interface Entry {
   dueMs: number;
   /** 0 for a one-shot timer. */
   readonly intervalMs: number;
+  /** The caller's tag for this arming, passed back to `fire`. */
+  readonly arm: number;
   /** Arming order: ties on `dueMs` fire in the order they were armed. */
   seq: number;
   dead: boolean;
@@ -26,7 +31,7 @@ interface Entry {
 export class TimerTable {
   readonly #live = new Map<bigint, Entry>();
   #heap: Entry[] = [];
-  readonly #fire: (token: bigint) => void;
+  readonly #fire: (token: bigint, arm: number) => void;
   readonly #maxTimers: number;
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -35,24 +40,25 @@ export class TimerTable {
   #firing = false;
 
   /**
-   * @param fire called with the token of each timer that is due (one-shot timers are removed first).
+   * @param fire called with the token and arm tag of each timer that is due (one-shot timers are removed first).
    * @param maxTimers timers that may be armed at once (default `MAX_PLUGIN_TIMERS`).
    */
-  constructor(fire: (token: bigint) => void, maxTimers = MAX_PLUGIN_TIMERS) {
+  constructor(fire: (token: bigint, arm: number) => void, maxTimers = MAX_PLUGIN_TIMERS) {
     this.#fire = fire;
     this.#maxTimers = maxTimers;
   }
 
   /**
    * Arms `token` to fire after `delayMs`, then every `delayMs` (at least 1) when `repeat`.
-   * Re-arms a token that is armed. False when `maxTimers` are armed already.
+   * Re-arms a token that is armed. False when `maxTimers` are armed already. `arm` (default 0) is
+   * handed back to `fire` with each firing of this arming.
    */
-  set(token: bigint, delayMs: number, repeat: boolean): boolean {
+  set(token: bigint, delayMs: number, repeat: boolean, arm = 0): boolean {
     const existing = this.#live.get(token);
     if (existing !== undefined) existing.dead = true;
     else if (this.#live.size >= this.#maxTimers) return false;
     const intervalMs = repeat ? Math.max(1, delayMs) : 0;
-    const entry: Entry = { token, dueMs: Date.now() + (repeat ? intervalMs : delayMs), intervalMs, seq: this.#seq++, dead: false };
+    const entry: Entry = { token, dueMs: Date.now() + (repeat ? intervalMs : delayMs), intervalMs, arm, seq: this.#seq++, dead: false };
     this.#live.set(token, entry);
     this.#push(entry);
     if (existing !== undefined) this.#compactIfSparse();
@@ -104,7 +110,7 @@ export class TimerTable {
         } else {
           this.#live.delete(entry.token);
         }
-        this.#fire(entry.token);
+        this.#fire(entry.token, entry.arm);
       }
     } finally {
       this.#firing = false;

@@ -143,10 +143,10 @@ export class InlineRuntime implements PluginRuntime {
     this.#leave();
   }
 
-  handleTimer(token: bigint): void {
+  handleTimer(token: bigint, arm: number): void {
     if (this.#busy) {
       // Timers fire from the event loop, never inside a call; keep the rule even so.
-      setImmediate(() => this.handleTimer(token));
+      setImmediate(() => this.handleTimer(token, arm));
       return;
     }
     const inst = this.#enter('handle-timer');

@@ -20,6 +20,14 @@ export interface RuntimeServices {
   releaseUpstreamHandle(handle: number): void;
   /** The I/O-thread half of a worker's `upstream-open` under a reserved handle; false when it could not open (the handle is released). */
   openUpstreamAs(service: string, key: string, handle: number): boolean;
+  /** The I/O-thread half of a worker's `timer-set`: arms `token` in the runtime's timers, its firings tagged `arm`. */
+  armTimer(token: bigint, delayMs: number, repeat: boolean, arm: number): boolean;
+  /** The I/O-thread half of a worker's `timer-cancel`. */
+  cancelTimer(token: bigint): boolean;
+  /** Bytes queued for `channel`'s peer and not yet taken by the kernel (0 when it is not open). */
+  outboundBytes(channel: number): number;
+  /** A worker's `channel-send` found `channel`'s outbound queue full: close it `slow-consumer`, as inline. */
+  overflow(channel: number): void;
 }
 
 /** What the services of one runtime are made of. */
@@ -44,5 +52,9 @@ export function createRuntimeServices(deps: RuntimeServicesDeps): RuntimeService
     reserveUpstreamHandle: () => upstreams.reserveHandle(),
     releaseUpstreamHandle: (handle) => upstreams.releaseHandle(handle),
     openUpstreamAs: (service, key, handle) => upstreams.open(service, key, handle) !== 0,
+    armTimer: (token, delayMs, repeat, arm) => timers.set(token, delayMs, repeat, arm),
+    cancelTimer: (token) => timers.cancel(token),
+    outboundBytes: (channel) => router.outboundBytes(channel),
+    overflow: (channel) => router.overflow(channel),
   };
 }

@@ -57,6 +57,8 @@ export interface RuntimeOptions {
   readonly callBudgetMs: number;
   /** Largest frame a plugin may send (checked in the worker before the frame crosses threads). */
   readonly maxFrameBytes: number;
+  /** Bytes that may queue for one peer before `channel-send` returns false (checked in the worker too). */
+  readonly maxOutboundBytes: number;
   /** Where sampled call durations go (metrics, #11); absent: calls are not timed. */
   readonly callTimings?: CallTimings;
 }
@@ -92,10 +94,12 @@ export interface PluginRuntime {
   handleBroken(channel: number, reasonCode: number): void;
 
   /**
-   * `handle-timer(token)` (world `timed-plugin`). Dropped while no instance is serving (a restart
-   * cancels every timer of the old instance anyway).
+   * `handle-timer(token)` (world `timed-plugin`), for the arming tagged `arm` (see
+   * `RuntimeServices.armTimer`; 0 for timers armed through the `timers` interface). Dropped while
+   * no instance is serving (a restart cancels every timer of the old instance anyway); worker
+   * isolation also drops a firing whose arming the plugin cancelled or replaced meanwhile.
    */
-  handleTimer(token: bigint): void;
+  handleTimer(token: bigint, arm: number): void;
 
   /** Delivers what is queued, calls `stop()`, and releases the instance (and worker). */
   stop(): Promise<void>;

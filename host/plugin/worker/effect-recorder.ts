@@ -5,9 +5,10 @@
  * record an effect for the I/O thread to apply after the batch, in order.
  *
  * - `host`: `channel-send` is false for channels this instance does not know (never connected,
- *   refused, closed by the plugin, broken), as inline; it cannot see the peer's outbound queue from
- *   here: a frame that finds it full is dropped on the I/O thread and the peer closed
- *   (`slow-consumer`), as inline (README, Isolation).
+ *   refused, closed by the plugin, broken), as inline, and false at the same bound as inline: when
+ *   what the I/O thread reported queued for the peer at the batch's start, plus what this batch
+ *   queued for it, plus the frame would pass `maxOutboundBytes`. The channel is then closed
+ *   (`slow-consumer`, an `EFFECT_OVERFLOW`) and takes no more frames, as inline.
  * - `groups`: a mirror of the memberships this instance made (`group-join`/`leave`, a channel
  *   leaving all its groups when it closes, is refused or breaks), seeded from the I/O thread's index
  *   after a restart or swap. `group-join`, `group-leave` and `group-size` answer from it;
@@ -15,7 +16,10 @@
  *   view, which counts a member the I/O thread has closed but whose `handle-broken` has not
  *   reached the worker yet.
  * - `timers`: the worker mirrors the tokens it armed (the cap, `timer-cancel`'s answer); the I/O
- *   thread holds the timers.
+ *   thread holds the timers. Each arming gets a number (its `arm`), carried by the timer-set effect
+ *   and by every firing: a firing is delivered only while its arming is the token's current one,
+ *   so a firing that crossed a `timer-cancel` (which returned true) or a re-arm on its way here is
+ *   dropped, and a one-shot re-armed as it fired keeps its entry and fires once, for the new arm.
  * - `upstreams`: `upstream-open` takes a channel handle from a pool the I/O thread reserved for it
  *   (refilled with every batch) and records the open; an empty pool or an unknown service answers 0.
  */
@@ -24,6 +28,7 @@ import { createGroupsInterface } from '../../host-api/groups.js';
 import { createHostInterface } from '../../host-api/host.js';
 import { createTimersInterface } from '../../host-api/timers.js';
 import { createUpstreamsInterface } from '../../host-api/upstreams.js';
+import { decimalHeaderBytes } from '../../framing/decimal-encoder.js';
 import { MAX_PLUGIN_TIMERS } from '../../limits.js';
 import { GroupIndex } from '../../routing/groups.js';
 import { PLUGIN_LOG_LEVELS } from '../world.js';
@@ -34,6 +39,7 @@ import {
   EFFECT_GROUP_LEAVE,
   EFFECT_GROUP_SEND,
   EFFECT_LOG,
+  EFFECT_OVERFLOW,
   EFFECT_SEND,
   EFFECT_TIMER_CANCEL,
   EFFECT_TIMER_SET,
@@ -46,6 +52,8 @@ import {
 /** What the recorder is configured with (from the worker's init message). */
 export interface RecorderOptions {
   readonly maxFrameBytes: number;
+  /** Bytes that may queue for one peer (`--max-outbound-bytes`). */
+  readonly maxOutboundBytes: number;
   /** Whether the plugin exports `handle-timer`. */
   readonly timed: boolean;
   /** Configured upstream service names. */
@@ -62,8 +70,14 @@ export class EffectRecorder {
   readonly #channels = new Map<number, boolean>();
   /** Memberships this instance made (or was seeded with). */
   readonly #groups = new GroupIndex();
-  /** Timers this instance armed: token → repeating. */
-  readonly #armed = new Map<bigint, boolean>();
+  /** Timers this instance armed: token → its current arming. */
+  readonly #armed = new Map<bigint, { readonly repeat: boolean; readonly arm: number }>();
+  /** Number of the last arming (u32, never 0; not reset with the instance, so an arm never repeats within the worker). */
+  #lastArm = 0;
+  /** Outbound bytes the I/O thread had queued per channel when the batch was posted. */
+  #reported = new Map<number, number>();
+  /** Outbound bytes this batch queued per channel (frames with their headers). */
+  readonly #queued = new Map<number, number>();
   /** Channel handles the I/O thread reserved for `upstream-open`, in the order they are handed out. */
   readonly #handles: number[] = [];
   readonly #upstreamServices: ReadonlySet<string>;
@@ -74,12 +88,24 @@ export class EffectRecorder {
     const channels = this.#channels;
     const groups = this.#groups;
     const armed = this.#armed;
+    const queued = this.#queued;
+    const maxOutboundBytes = opts.maxOutboundBytes;
     const limits = { maxFrameBytes: opts.maxFrameBytes };
     this.imports = {
       host: createHostInterface(
         {
-          send(channel, src, start, end) {
+          send: (channel, src, start, end) => {
             if (channels.get(channel) !== true) return false;
+            const len = end - start;
+            const mine = (queued.get(channel) ?? 0) + decimalHeaderBytes(len) + len;
+            if ((this.#reported.get(channel) ?? 0) + mine > maxOutboundBytes) {
+              // As inline: the peer is not reading; it is closed and takes no more frames.
+              channels.set(channel, false);
+              groups.leaveAll(channel);
+              effects.push(EFFECT_OVERFLOW, channel);
+              return false;
+            }
+            queued.set(channel, mine);
             effects.push(EFFECT_SEND, channel, src, start, end);
             return true;
           },
@@ -124,13 +150,15 @@ export class EffectRecorder {
       ),
       timers: createTimersInterface(
         {
-          set(token, delayMs, repeat) {
+          set: (token, delayMs, repeat) => {
             if (!armed.has(token) && armed.size >= MAX_PLUGIN_TIMERS) return false;
-            armed.set(token, repeat);
-            const body = Buffer.alloc(13);
+            const arm = (this.#lastArm = this.#lastArm >= 0xffff_ffff ? 1 : this.#lastArm + 1);
+            armed.set(token, { repeat, arm });
+            const body = Buffer.alloc(17);
             body.writeBigUInt64LE(token, 0);
             body.writeUInt32LE(delayMs, 8);
             body[12] = repeat ? 1 : 0;
+            body.writeUInt32LE(arm, 13);
             effects.push(EFFECT_TIMER_SET, 0, body);
             return true;
           },
@@ -163,6 +191,17 @@ export class EffectRecorder {
     this.#armed.clear(); // the I/O thread drops the old instance's timers too
     this.#groups.clear();
     this.effects.take();
+  }
+
+  /**
+   * A batch starts: `queued` is what the I/O thread reported queued per channel (channel, bytes,
+   * channel, bytes, …); nothing is queued by this batch yet.
+   */
+  beginBatch(queued: readonly number[]): void {
+    this.#queued.clear();
+    if (queued.length === 0 && this.#reported.size === 0) return;
+    this.#reported = new Map();
+    for (let i = 0; i < queued.length; i += 2) this.#reported.set(queued[i], queued[i + 1]);
   }
 
   /** More reserved handles for `upstream-open`. */
@@ -201,8 +240,15 @@ export class EffectRecorder {
     forEachMembership(body, (group, ch) => void this.#groups.join(group, ch));
   }
 
-  /** A timer is about to fire: a one-shot is no longer armed. */
-  timerFiring(token: bigint): void {
-    if (this.#armed.get(token) === false) this.#armed.delete(token);
+  /**
+   * A firing of `token` for arming `arm` arrived. True when it is to be delivered: `arm` is the
+   * token's current arming (a one-shot is then no longer armed). False for a firing of an arming
+   * cancelled or replaced since, or of a previous instance.
+   */
+  timerFiring(token: bigint, arm: number): boolean {
+    const current = this.#armed.get(token);
+    if (current === undefined || current.arm !== arm) return false;
+    if (!current.repeat) this.#armed.delete(token);
+    return true;
   }
 }

@@ -40,7 +40,10 @@ export const CALL_EXPORTS = [
 export const CALL_START = 7;
 /** Tells the worker's channel mirror that a channel is live, without calling the plugin (after `restore`). */
 export const CALL_ADOPT = 8;
-/** `handle-timer`; the body is the token, u64 LE. */
+/**
+ * `handle-timer`; body: token u64 LE, arm u32 LE (the tag of the arming this firing belongs to: the
+ * worker delivers it only while that arming is the token's current one).
+ */
 export const CALL_TIMER = 9;
 /**
  * Replaces the worker's group mirror with the I/O thread's membership (after a restart or a swap),
@@ -55,7 +58,7 @@ export const EFFECT_LOG = 3;
 export const EFFECT_CONNECT_RESULT = 4;
 export const EFFECT_AUTHENTICATE = 5;
 export const EFFECT_SNAPSHOT = 6;
-/** `timer-set`: body token u64 LE, delay-ms u32 LE, repeat u8. */
+/** `timer-set`: body token u64 LE, delay-ms u32 LE, repeat u8, arm u32 LE (the worker's tag for this arming). */
 export const EFFECT_TIMER_SET = 7;
 /** `timer-cancel`: body token u64 LE. */
 export const EFFECT_TIMER_CANCEL = 8;
@@ -68,6 +71,12 @@ export const EFFECT_GROUP_LEAVE = 10;
 export const EFFECT_GROUP_SEND = 11;
 /** `upstream-open`: channel = the reserved handle it took, body = u16 LE service length, service, key (UTF-8). */
 export const EFFECT_UPSTREAM_OPEN = 12;
+/**
+ * A `channel-send` would have passed `maxOutboundBytes` for the channel (what the I/O thread
+ * reported queued plus what this batch queued): it returned false; close the channel
+ * `slow-consumer`, as inline. No body.
+ */
+export const EFFECT_OVERFLOW = 13;
 
 /** Int32 slots of the control buffer. */
 export const CTL_SEQ = 0;
@@ -91,6 +100,7 @@ export interface InitMessage {
   readonly name: string;
   readonly config: string;
   readonly maxFrameBytes: number;
+  readonly maxOutboundBytes: number;
   readonly callFuel: number;
   readonly ctl: SharedArrayBuffer;
   /** Configured upstream service names (`upstream-open` refuses others in the worker). */
@@ -106,6 +116,12 @@ export interface BatchMessage {
   readonly bytes: Uint8Array;
   /** More reserved channel handles for `upstream-open`, topping the worker's pool up. */
   readonly handles: readonly number[];
+  /**
+   * Outbound bytes queued on the I/O thread when the batch was posted, for the channels that had
+   * any among those the worker sends to: channel, bytes, channel, bytes, … (`channel-send` counts
+   * them against `maxOutboundBytes`).
+   */
+  readonly queued: readonly number[];
 }
 
 /** Drop the failed instance and start a fresh one. */
@@ -131,13 +147,23 @@ export interface StartedMessage {
   readonly memoryBytes: number;
 }
 
-/** A batch ran, up to `failedAt` when a call trapped (then that call's error is in `error`). */
+/**
+ * A batch ran: up to `failedAt` when a call trapped (then that call's error is in `error`), or up
+ * to `restOffset` when its effects reached `MAX_WORKER_BATCH_EFFECT_BYTES` first.
+ */
 export interface ResultMessage {
   readonly type: 'result';
   readonly id: number;
   readonly effects: Uint8Array;
   /** Index of the call that trapped, -1 when every call returned. */
   readonly failedAt: number;
+  /**
+   * Byte offset in the batch of the first call not run because the effects were full (the I/O
+   * thread queues those calls again, first); the batch's length when every call ran.
+   */
+  readonly restOffset: number;
+  /** Calls not run because the effects were full (0 when every call ran). */
+  readonly restCount: number;
   readonly error: WireError | null;
   readonly memoryBytes: number;
   /** Sampled call durations of the batch (metrics, #11): pairs of call kind and seconds; usually empty. */
@@ -238,8 +264,11 @@ export interface RecordView {
   body: Buffer;
 }
 
-/** Calls `fn` for each record of `bytes`, in order; stops early when `fn` returns false. */
-export function forEachRecord(bytes: Uint8Array, fn: (r: RecordView, index: number) => boolean | void): void {
+/**
+ * Calls `fn` for each record of `bytes`, in order, with its index and the byte offset just after
+ * it; stops early when `fn` returns false.
+ */
+export function forEachRecord(bytes: Uint8Array, fn: (r: RecordView, index: number, next: number) => boolean | void): void {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const view: RecordView = { kind: 0, channel: 0, body: b };
   let p = 0;
@@ -250,8 +279,16 @@ export function forEachRecord(bytes: Uint8Array, fn: (r: RecordView, index: numb
     const len = b.readUInt32LE(p + 5);
     view.body = b.subarray(p + RECORD_HEADER_BYTES, p + RECORD_HEADER_BYTES + len);
     p += RECORD_HEADER_BYTES + len;
-    if (fn(view, i++) === false) return;
+    if (fn(view, i++, p) === false) return;
   }
+}
+
+/** Records in `bytes` from byte offset `start` (a record boundary) to the end. */
+export function countRecords(bytes: Uint8Array, start = 0): number {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 0;
+  for (let p = start; p < b.length; p += RECORD_HEADER_BYTES + b.readUInt32LE(p + 5)) n++;
+  return n;
 }
 
 /** Bits of the flags byte of a CALL_CONNECT body. */

@@ -59,6 +59,7 @@ import {
   EFFECT_GROUP_LEAVE,
   EFFECT_GROUP_SEND,
   EFFECT_LOG,
+  EFFECT_OVERFLOW,
   EFFECT_SEND,
   EFFECT_SNAPSHOT,
   EFFECT_TIMER_CANCEL,
@@ -92,6 +93,12 @@ export class WorkerRuntime implements PluginRuntime {
   readonly #health: HealthState;
   readonly #policy: FailurePolicyEnforcer;
   readonly #maxFrameBytes: number;
+  readonly #maxOutboundBytes: number;
+  /**
+   * Channels the worker sent frames to whose outbound queue may not be empty: their queued bytes
+   * go with each batch, for `channel-send`'s `maxOutboundBytes` check in the worker.
+   */
+  readonly #watched = new Set<number>();
   readonly #ctlBuffer = new SharedArrayBuffer(CTL_SLOTS * 4);
   readonly #ctl = new Int32Array(this.#ctlBuffer);
   #worker: Worker | undefined;
@@ -130,6 +137,7 @@ export class WorkerRuntime implements PluginRuntime {
     this.#health = new HealthState(opts.log);
     this.#policy = new FailurePolicyEnforcer({ policy: opts.failurePolicy, owner: opts.owner, log: opts.log, health: this.#health });
     this.#maxFrameBytes = opts.maxFrameBytes;
+    this.#maxOutboundBytes = opts.maxOutboundBytes;
     this.#timings = opts.callTimings;
     this.#watchdog = new CallWatchdog(this.#ctl, opts.callBudgetMs, (kind, channel, budgetMs) => this.#timedOut(kind, channel, budgetMs));
   }
@@ -171,9 +179,10 @@ export class WorkerRuntime implements PluginRuntime {
     this.#enqueue(CALL_BROKEN, channel, Uint8Array.of(reasonCode));
   }
 
-  handleTimer(token: bigint): void {
-    const body = Buffer.alloc(8);
+  handleTimer(token: bigint, arm: number): void {
+    const body = Buffer.alloc(12);
     body.writeBigUInt64LE(token, 0);
+    body.writeUInt32LE(arm, 8);
     this.#enqueue(CALL_TIMER, 0, body);
   }
 
@@ -274,7 +283,18 @@ export class WorkerRuntime implements PluginRuntime {
     // measure what a batch queued, not the whole backlog at once).
     const bytes = this.#queue.takeUpTo(MAX_WORKER_BATCH_BYTES);
     this.#inflight = { id: ++this.#batchId, bytes };
-    this.#worker!.postMessage({ type: 'batch', id: this.#inflight.id, bytes, handles: this.#topUpHandles() });
+    this.#worker!.postMessage({ type: 'batch', id: this.#inflight.id, bytes, handles: this.#topUpHandles(), queued: this.#queuedOutbound() });
+  }
+
+  /** Outbound bytes queued now for the watched channels (channel, bytes, …); channels with none stop being watched. */
+  #queuedOutbound(): number[] {
+    const queued: number[] = [];
+    for (const ch of this.#watched) {
+      const bytes = this.#services.outboundBytes(ch);
+      if (bytes === 0) this.#watched.delete(ch);
+      else queued.push(ch, bytes);
+    }
+    return queued;
   }
 
   /** Reserves handles until the worker holds `WORKER_UPSTREAM_HANDLE_RESERVE`; returns the new ones. */
@@ -345,6 +365,7 @@ export class WorkerRuntime implements PluginRuntime {
       name: this.spec.name,
       config: this.#config,
       maxFrameBytes: this.#maxFrameBytes,
+      maxOutboundBytes: this.#maxOutboundBytes,
       callFuel: this.spec.callFuel,
       ctl: this.#ctlBuffer,
       upstreamServices: this.#services.upstreamServices,
@@ -389,6 +410,14 @@ export class WorkerRuntime implements PluginRuntime {
     this.#memoryBytes = msg.memoryBytes;
     this.#recordTimings(msg.timings);
     this.#applyEffects(msg.effects);
+    if (msg.restCount > 0) {
+      // The batch's effects were full: the calls it did not run go first in the next one.
+      const front = new RecordWriter();
+      front.pushRaw(inflight.bytes.subarray(msg.restOffset), msg.restCount);
+      const count = this.#queue.count;
+      front.pushRaw(this.#queue.take(), count);
+      this.#queue = front;
+    }
     if (msg.failedAt >= 0) {
       const calls = decodeCalls(inflight.bytes);
       const failed = calls[msg.failedAt];
@@ -404,11 +433,15 @@ export class WorkerRuntime implements PluginRuntime {
   }
 
   #applyEffects(effects: Uint8Array): void {
-    const { host, groups, timers } = this.#imports;
+    const { host, groups } = this.#imports;
     forEachRecord(effects, (r) => {
       switch (r.kind) {
         case EFFECT_SEND:
           host.channelSend(r.channel, r.body, 0, r.body.length);
+          this.#watched.add(r.channel);
+          break;
+        case EFFECT_OVERFLOW:
+          this.#services.overflow(r.channel);
           break;
         case EFFECT_CLOSE:
           host.channelClose(r.channel);
@@ -423,10 +456,10 @@ export class WorkerRuntime implements PluginRuntime {
           if (r.body[0] === 0) this.#owner.onConnectDecided(r.channel, false);
           break;
         case EFFECT_TIMER_SET:
-          timers.timerSet(r.body.readBigUInt64LE(0), r.body.readUInt32LE(8), r.body[12] === 1);
+          this.#services.armTimer(r.body.readBigUInt64LE(0), r.body.readUInt32LE(8), r.body[12] === 1, r.body.readUInt32LE(13));
           break;
         case EFFECT_TIMER_CANCEL:
-          timers.timerCancel(r.body.readBigUInt64LE(0));
+          this.#services.cancelTimer(r.body.readBigUInt64LE(0));
           break;
         case EFFECT_GROUP_JOIN:
           groups.groupJoin(r.body.toString('utf8'), r.channel);

@@ -5,9 +5,9 @@
  * then applies the effects in order.
  */
 import { parentPort } from 'node:worker_threads';
+import { MAX_WORKER_BATCH_EFFECT_BYTES, PLUGIN_CALL_SAMPLE_EVERY } from '../../limits.js';
 import { PluginInstance } from '../abi/instance.js';
 import type { PluginSpec } from '../load/plugin-spec.js';
-import { PLUGIN_CALL_SAMPLE_EVERY } from '../../limits.js';
 import { EffectRecorder } from './effect-recorder.js';
 import {
   CALL_ADOPT,
@@ -26,6 +26,7 @@ import {
   CTL_SEQ,
   EFFECT_CONNECT_RESULT,
   EFFECT_SNAPSHOT,
+  countRecords,
   decodePeer,
   forEachRecord,
   toWireError,
@@ -86,14 +87,16 @@ function startInstance(): void {
   post({ type: 'started', error, refused, memoryBytes: instance?.memoryBytes ?? 0 });
 }
 
-function runBatch(id: number, bytes: Uint8Array): void {
+function runBatch(id: number, bytes: Uint8Array, queued: readonly number[]): void {
   const inst = instance;
   if (inst === undefined) return; // failed: batches are ignored until `restart`
   const effects = recorder.effects;
+  recorder.beginBatch(queued);
   let failedAt = -1;
   let error: WireError | null = null;
+  let restOffset = bytes.length;
   const timings: number[] = [];
-  forEachRecord(bytes, (r, i) => {
+  forEachRecord(bytes, (r, i, next) => {
     enter(r.kind, r.channel);
     const timed = (r.kind === CALL_MSG || r.kind === CALL_CONNECT || r.kind === CALL_BROKEN || r.kind === CALL_TIMER) && (++calls & SAMPLE_MASK) === 0;
     const t0 = timed ? performance.now() : 0;
@@ -130,8 +133,7 @@ function runBatch(id: number, bytes: Uint8Array): void {
           break;
         case CALL_TIMER: {
           const token = r.body.readBigUInt64LE(0);
-          recorder.timerFiring(token);
-          inst.handleTimer(token);
+          if (recorder.timerFiring(token, r.body.readUInt32LE(8))) inst.handleTimer(token);
           break;
         }
       }
@@ -145,10 +147,16 @@ function runBatch(id: number, bytes: Uint8Array): void {
       leave();
     }
     if (timed) timings.push(r.kind, (performance.now() - t0) / 1000);
+    // Effects bounded per batch: the calls after this one go back to the I/O thread's queue.
+    if (effects.length >= MAX_WORKER_BATCH_EFFECT_BYTES && next < bytes.length) {
+      restOffset = next;
+      return false;
+    }
     return true;
   });
   if (failedAt >= 0) instance = undefined;
-  post({ type: 'result', id, effects: effects.take(), failedAt, error, memoryBytes: inst.memoryBytes, timings });
+  const restCount = failedAt >= 0 || restOffset === bytes.length ? 0 : countRecords(bytes, restOffset);
+  post({ type: 'result', id, effects: effects.take(), failedAt, error, restOffset, restCount, memoryBytes: inst.memoryBytes, timings });
 }
 
 port.on('message', (msg: ToWorker) => {
@@ -156,7 +164,12 @@ port.on('message', (msg: ToWorker) => {
     case 'init':
       init = msg;
       ctl = new Int32Array(msg.ctl);
-      recorder = new EffectRecorder({ maxFrameBytes: msg.maxFrameBytes, timed: msg.timed, upstreamServices: msg.upstreamServices });
+      recorder = new EffectRecorder({
+        maxFrameBytes: msg.maxFrameBytes,
+        maxOutboundBytes: msg.maxOutboundBytes,
+        timed: msg.timed,
+        upstreamServices: msg.upstreamServices,
+      });
       recorder.addHandles(msg.handles);
       startInstance();
       break;
@@ -165,7 +178,7 @@ port.on('message', (msg: ToWorker) => {
       break;
     case 'batch':
       recorder.addHandles(msg.handles);
-      runBatch(msg.id, msg.bytes);
+      runBatch(msg.id, msg.bytes, msg.queued);
       break;
   }
 });
