@@ -2,7 +2,7 @@
 // per delivery, for plugbroker (the `router` test plugin's group-send), a raw Node fan-out server
 // (the ceiling for a Node host, bench/raw-node-fan-out.js) and nats-server when it is installed.
 //
-// Method (performance.md): the publisher writes B messages of 64 B in one write, then waits until
+// Method (docs/measurements.md): the publisher writes B messages of 64 B in one write, then waits until
 // every subscriber has received all of them (bytes counted), then sends the next B. Servers run
 // side by side and are driven in turn, A B C A B C…, one measuring window each; the server's CPU
 // time (utime + stime from /proc/<pid>/stat) over the window divided by the deliveries is the

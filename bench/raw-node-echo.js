@@ -4,7 +4,7 @@
 //
 // Frames are decoded incrementally (headers and bodies may span chunks) and the replies for one read
 // chunk go out in a single socket.write of one concatenated Buffer: a write per frame costs ≈ 10×
-// more CPU (see shared/reference/performance.md).
+// more CPU (see docs/measurements.md).
 //
 // usage: node bench/raw-node-echo.js --port N [--tls-cert c.pem --tls-key k.pem]   (0 picks a port);
 // prints "listening <port>" when ready. With a certificate it is the bare `tls` echo server

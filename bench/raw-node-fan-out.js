@@ -5,7 +5,7 @@
 //   "q" n name exc:u32 msg   send `msg` as a frame to every member of `name`
 // Frames are "<len>\n<body>". The frames one read chunk sends to a group are encoded once into one
 // Buffer, and each member gets that Buffer in one socket.write per chunk: the best batching a Node
-// server can do (performance.md: one write per delivery costs ≈ 15× more).
+// server can do (docs/measurements.md: one write per delivery costs ≈ 15× more).
 //
 // usage: node bench/raw-node-fan-out.js --port N; prints "listening <port>" when ready.
 import net from 'node:net';

@@ -27,6 +27,9 @@ import type { AcceptGate } from './transport/accept-gate.js';
 import { isSecureScheme, type ListenScheme } from './transport/listen-url.js';
 import { openListener, type Listener } from './transport/listeners.js';
 import { loadTlsCredentials, type TlsCredentials } from './transport/tls-credentials.js';
+import { Cluster, type ClusterStats, type ClusterStatus } from './cluster/cluster.js';
+import { processClusterIdentity } from './cluster/processes.js';
+import type { RemoteNodeInfo } from './cluster/remote-membership.js';
 import type { Transport } from './transport/transport.js';
 import type { AdminTarget, BrokerPhase, DrainStarted, ListenerRecord } from './admin/admin-target.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
@@ -63,6 +66,8 @@ export interface BrokerStats {
   framesDropped: number;
   /** Connections refused before reaching the plugin, by reason. */
   refused: Partial<Record<string, number>>;
+  /** Cluster counters (cross-node sends published and dropped, malformed messages, …); absent without `cluster`. */
+  cluster?: ClusterStats;
 }
 
 /** A running broker. Create with `createBroker`. */
@@ -93,6 +98,8 @@ export class Broker {
   readonly #heartbeat: HeartbeatPolicy;
   readonly #admission: Admission;
   readonly #upstreams: Upstreams;
+  /** The cluster this broker is a node of (`cluster` option), else undefined. */
+  readonly #cluster: Cluster | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   // Operations (#11): client connections and their counters, plugin call timings, lifecycle
   // phase, the admin listener and the close summary line.
@@ -135,6 +142,32 @@ export class Broker {
     // broker chose to talk to these nodes).
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
     this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this.#hooks, policy: upstreamPolicy, arena: this.#arena, log: this.log });
+    if (o.cluster.length > 0) {
+      const identity = processClusterIdentity(o.nodeId);
+      this.#cluster = new Cluster(
+        {
+          servers: o.cluster,
+          nodeId: identity.nodeId,
+          clusterName: o.clusterName,
+          presenceIntervalMs: o.clusterPresenceIntervalMs,
+          maxFrameBytes: o.maxFrameBytes,
+          replaces: identity.clusterReplacesNode,
+        },
+        this.#router,
+        this.log,
+      );
+      this.#router.attachCluster(this.#cluster);
+    }
+  }
+
+  /** The cluster node's name, id, NATS connection state and the other nodes known; undefined without `cluster`. */
+  get clusterStatus(): ClusterStatus | undefined {
+    return this.#cluster?.status();
+  }
+
+  /** The other nodes of the cluster as this one knows them (empty without `cluster`). */
+  clusterNodes(): RemoteNodeInfo[] {
+    return this.#cluster?.nodes() ?? [];
   }
 
   /** The options the broker runs with (`reconfigure` may change the reloadable ones). */
@@ -205,7 +238,9 @@ export class Broker {
 
   /** A copy of the counters. */
   stats(): BrokerStats {
-    return { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed }, refused: { ...this.#admission.refusedTotal } };
+    const out: BrokerStats = { ...this.#stats, live: this.#registry.size, closed: { ...this.#stats.closed }, refused: { ...this.#admission.refusedTotal } };
+    if (this.#cluster !== undefined) out.cluster = this.#cluster.stats();
+    return out;
   }
 
   /**
@@ -226,6 +261,8 @@ export class Broker {
     const runtime = await this.#createRuntime(spec);
     await runtime.start();
     this.#runtime = runtime;
+    // Joining never waits for NATS: local clients are served while it connects (docs/cluster.md).
+    this.#cluster?.start();
     try {
       await this.#startAdmin(adminToken);
       const o = this.options;
@@ -247,6 +284,7 @@ export class Broker {
       await this.#closeListeners();
       await this.#admin?.close();
       await runtime.stop();
+      await this.#cluster?.stop();
       throw err;
     }
     this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs(this.#heartbeat));
@@ -264,6 +302,7 @@ export class Broker {
         plugin: spec.path,
         sha256: spec.sha256,
         stringEncoding: spec.stringEncoding,
+        cluster: this.#cluster?.status(),
       },
       'listening',
     );
@@ -303,6 +342,8 @@ export class Broker {
     for (const conn of conns) conn.close('shutdown');
     this.#dropTimers();
     await this.#runtime?.stop();
+    // After the local channels: the others drop this node's memberships on its bye.
+    await this.#cluster?.stop();
     if (closed !== undefined) await withTimeout(closed, CLOSE_LINGER_MS + 100);
     clearInterval(this.#closeSummaryTimer);
     this.#logCloseSummary();
@@ -442,7 +483,7 @@ export class Broker {
     runtime = await createRuntime(this.options.isolation, {
       spec,
       imports: createBrokerHostImports({ router, logger: log, timers, upstreams: upstreamScope, maxFrameBytes: this.options.maxFrameBytes, timed: spec.timed }),
-      services: createRuntimeServices({ router, timers, upstreams: upstreamScope }),
+      services: createRuntimeServices({ router, timers, upstreams: upstreamScope, cluster: this.#cluster }),
       config: this.options.pluginConfig,
       log,
       owner: this.#hooks,

@@ -27,6 +27,10 @@ export type ErrorCode =
   | 'PB_ERR_BUILD_FAILED'
   | 'PB_ERR_BUILD_TOOLCHAIN_MISSING'
   | 'PB_ERR_LISTEN'
+  | 'PB_ERR_CLUSTER_UNREACHABLE'
+  | 'PB_ERR_CLUSTER_BAD_MESSAGE'
+  | 'PB_ERR_CLUSTER_SEND_DROPPED'
+  | 'PB_ERR_PROCESS_EXITED'
   | 'PB_ERR_ADMIN_UNAUTHORIZED'
   | 'PB_ERR_ADMIN_NOT_FOUND'
   | 'PB_ERR_ADMIN_METHOD_NOT_ALLOWED'
@@ -385,6 +389,57 @@ export class OptionErrors extends BrokerError {
   constructor(errors: readonly BrokerError[]) {
     super(errors[0].code, errors[0].message);
     this.errors = errors;
+  }
+}
+
+// Cluster (#12) ----------------------------------------------------------------------------------
+
+/**
+ * No NATS server of `--cluster` could be reached (at start, or after losing the connection). Not
+ * fatal: the broker serves its local clients and keeps reconnecting (logged with this code).
+ */
+export class ClusterUnreachableError extends BrokerError {
+  readonly servers: readonly string[];
+  constructor(servers: readonly string[], options?: { cause?: unknown }) {
+    super('PB_ERR_CLUSTER_UNREACHABLE', `no NATS server of --cluster reachable (${servers.join(', ')}): serving local clients, reconnecting`, options);
+    this.servers = servers;
+  }
+}
+
+/** A message on one of the cluster's subjects that this broker cannot use; it is dropped and counted. */
+export class ClusterMessageError extends BrokerError {
+  /** What kind of message the subject carries (`presence`, `members`, `group`, `channel`, …). */
+  readonly kind: string;
+  constructor(kind: string, reason: string) {
+    super('PB_ERR_CLUSTER_BAD_MESSAGE', `malformed cluster ${kind} message: ${reason}`);
+    this.kind = kind;
+  }
+}
+
+/** Cross-node sends were dropped (NATS unreachable, or too much unacknowledged); logged with a count. */
+export class ClusterSendDroppedError extends BrokerError {
+  readonly dropped: number;
+  readonly reason: string;
+  constructor(dropped: number, reason: string) {
+    super('PB_ERR_CLUSTER_SEND_DROPPED', `${dropped} cross-node send(s) dropped: ${reason}`);
+    this.dropped = dropped;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A broker process of `--processes` exited without being asked to: the primary restarts it (logged),
+ * or, for the first process exiting before it listened, stops and exits 1.
+ */
+export class ProcessExitedError extends BrokerError {
+  readonly index: number;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  constructor(index: number, exitCode: number | null, signal: string | null, what = 'restarting it') {
+    super('PB_ERR_PROCESS_EXITED', `broker process ${index} exited (${signal ?? `code ${exitCode}`}) ${what}`);
+    this.index = index;
+    this.exitCode = exitCode;
+    this.signal = signal;
   }
 }
 

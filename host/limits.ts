@@ -133,3 +133,40 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const WS_MAX_BUFFERED_CHUNKS = 4096;
 /** Fragments of one WebSocket message at most (ws's default is 16 384: a flood of tiny fragments). */
 export const WS_MAX_FRAGMENTS = 1024;
+
+// Cluster (#12): brokers joined over NATS (host/cluster/, docs/cluster.md).
+/** Default `--cluster-name`: the first subject token under `pb.` of every subject the cluster uses. */
+export const DEFAULT_CLUSTER_NAME = 'plugbroker';
+/** How often a node announces itself (presence); a node silent for `CLUSTER_NODE_LOST_AFTER_BEATS` intervals is lost. */
+export const DEFAULT_CLUSTER_PRESENCE_INTERVAL_MS = 2000;
+/** Longest presence interval: `CLUSTER_NODE_LOST_AFTER_BEATS` × it plus one sweep stays within 15 s. */
+export const MAX_CLUSTER_PRESENCE_INTERVAL_MS = 4000;
+/** Shortest presence interval (tests use short ones; below this the beats themselves become load). */
+export const MIN_CLUSTER_PRESENCE_INTERVAL_MS = 20;
+/** A node whose presence has not been heard for this many of its intervals is lost: its memberships go. */
+export const CLUSTER_NODE_LOST_AFTER_BEATS = 3;
+/** First wait before reconnecting to NATS; doubles per failed attempt up to the maximum, full jitter in [½, 1]. */
+export const CLUSTER_RECONNECT_BASE_MS = 100;
+/** Longest wait between two reconnect attempts (so traffic resumes within ≈ 5 s of NATS coming back). */
+export const CLUSTER_RECONNECT_MAX_MS = 4000;
+/** How long one attempt to open a TCP connection to a NATS server may take. */
+export const CLUSTER_CONNECT_TIMEOUT_MS = 5000;
+/** Client pings to the NATS server: a server silent for `CLUSTER_NATS_MAX_PINGS_OUT` of them is dropped. */
+export const CLUSTER_NATS_PING_INTERVAL_MS = 5000;
+/** Unanswered client pings before the NATS connection counts as stale and is reconnected. */
+export const CLUSTER_NATS_MAX_PINGS_OUT = 2;
+/**
+ * Bytes published to NATS and not yet acknowledged by the server (a flush round trip) at most: past
+ * it cross-node sends are dropped and counted instead of queuing in the process (64 MiB).
+ */
+export const CLUSTER_MAX_UNACKED_BYTES = 64 * 1024 * 1024;
+/** A flush (PING/PONG round trip) acknowledges published bytes every this many bytes (1 MiB). */
+export const CLUSTER_FLUSH_EVERY_BYTES = 1024 * 1024;
+/** Membership announcements (deltas, snapshots) are cut into messages of about this size. */
+export const CLUSTER_CONTROL_MESSAGE_BYTES = 128 * 1024;
+/** A node answers one node's sync requests at most this often (a misbehaving peer cannot make it flood). */
+export const CLUSTER_SYNC_MIN_INTERVAL_MS = 250;
+/** Longest node id or cluster name: one subject token of `[A-Za-z0-9_-]`. */
+export const MAX_CLUSTER_TOKEN_CHARS = 64;
+/** Group subjects cached for cross-node sends (a cache, cleared when full). */
+export const CLUSTER_SUBJECT_CACHE_ENTRIES = 16_384;

@@ -26,6 +26,7 @@ const TLS_KEYS = new Set(['ca', 'cert', 'key', 'rejectUnauthorized', 'servername
 /** `ws` surfaces pings, termination and the reason an upgrade failed; the browser API does not. */
 function wsHooks(url: string, maxFrameBytes: number): WebSocketHooks {
   return {
+    onMessage: (ws, listener) => (ws as unknown as WebSocket).on('message', listener),
     onPing: (ws, listener) => (ws as unknown as WebSocket).on('ping', listener),
     terminate: (ws) => (ws as unknown as WebSocket).terminate(),
     describeError(ev, opened): ClientError | undefined {

@@ -46,6 +46,7 @@ status('connecting', 'connecting…');
 
 client.on('connected', (ev) => {
   status('connected', ev.connectionCount > 1 ? 'connected (reconnected)' : 'connected');
+  if (ev.connectionCount > 1) line('reconnected', 'info');
   if (room !== null) client.send(`join ${room}`);
   setComposing(room !== null);
 });
@@ -53,6 +54,7 @@ client.on('connected', (ev) => {
 client.on('disconnected', (ev) => {
   const why = ev.reason ?? ev.error?.code ?? (ev.closedByClient ? 'closed' : 'connection lost');
   status('disconnected', `disconnected (${why})`);
+  if (ev.wasConnected) line(`disconnected: ${why}${ev.willReconnect ? ', reconnecting…' : ''}`, 'info');
   setComposing(false);
 });
 

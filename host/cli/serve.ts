@@ -8,6 +8,9 @@ import { createBroker, type Broker } from '../broker.js';
 import { OPTION_BY_KEY, type OptionKey } from '../config.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { throwAll } from '../config/resolve.js';
+import { isBrokerProcess, runPrimary, serveAsProcess } from '../cluster/processes.js';
+import { ProcessExitedError } from '../errors.js';
+import { createLogger } from '../log.js';
 
 /** Options of `serve`, as the CLI parsed them. */
 export interface ServeOpts {
@@ -76,24 +79,35 @@ function applyReload(broker: Broker, next: LoadedConfig, previousFileValues: Par
 
 /**
  * Runs `broker serve` until SIGINT/SIGTERM: the first signal drains and stops (exit 0), a second
- * one exits at once. SIGHUP: see `ServeBroker.hangup`.
+ * one exits at once. SIGHUP: see `ServeBroker.hangup`. With `--processes` this process is the
+ * primary (host/cluster/processes.ts): it forks the broker processes, which run this same command.
+ * @throws {ProcessExitedError} (primary) when the first broker process exited before listening;
+ *   its own error line is above.
  */
 export async function serve(opts: ServeOpts): Promise<void> {
   const { broker, hangup } = await createServeBroker(opts);
+  const processes = broker.options.processes;
+  if (processes !== undefined && !isBrokerProcess()) {
+    const log = broker.options.logger ?? createLogger({ level: broker.options.logLevel });
+    const code = await runPrimary({ processes, log: log.child({ role: 'primary' }) });
+    if (code !== 0) throw new ProcessExitedError(0, code, null, 'before listening; its error is above');
+    return;
+  }
+  // A broker process of --processes ignores SIGINT: Ctrl-C reaches the whole group and the primary decides.
+  const signals: NodeJS.Signals[] = isBrokerProcess() ? ['SIGTERM'] : ['SIGINT', 'SIGTERM'];
   // Handlers go in before the listener exists: a signal during start-up still stops cleanly.
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  let onSignal: (signal: string) => void = () => {};
   const stopped = new Promise<void>((resolve) => {
-    onSignal = (signal: NodeJS.Signals): void => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+    onSignal = (signal: string): void => {
+      for (const s of signals) process.removeListener(s, onSignal);
+      onSignal = () => {};
       broker.log.info({ signal }, 'signal received: stopping (send it again to exit at once)');
       // The second signal must not wait for anything: it is the user's way out of a stuck drain.
       process.once('SIGINT', () => process.exit(130));
       process.once('SIGTERM', () => process.exit(143));
       broker.stop().then(resolve, resolve);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const s of signals) process.on(s, onSignal);
   });
   // Reloads run one after the other (the broker queues plugin swaps the same way).
   let reloading: Promise<void> = Promise.resolve();
@@ -101,11 +115,14 @@ export async function serve(opts: ServeOpts): Promise<void> {
   process.on('SIGHUP', onHangup);
   try {
     await broker.start();
+    // Under a primary: report the listener, drain when the primary asks (or is gone).
+    if (isBrokerProcess()) serveAsProcess(broker, () => onSignal('drain requested by the primary'));
     // A drain through the admin API (POST /api/v1/drain) stops the broker too: then exit as after a signal.
     await Promise.race([stopped, broker.whenStopped()]);
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    for (const s of signals) process.removeListener(s, onSignal);
     process.removeListener('SIGHUP', onHangup);
+    // The channel to the primary would keep a broker process alive.
+    if (isBrokerProcess()) process.disconnect?.();
   }
 }

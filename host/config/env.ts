@@ -14,6 +14,9 @@ import { parseEnvText } from './text.js';
 export const NON_OPTION_VARIABLES: ReadonlyMap<string, string> = new Map([
   ['PLUGBROKER_CONFIG', 'the config file, when --config is not given'],
   ['PLUGBROKER_DEBUG', 'print the stack of an unexpected error'],
+  // Set by `broker serve --processes` for the processes it starts (host/cluster/processes.ts).
+  ['PLUGBROKER_PROCESS_INDEX', 'set by --processes: index of this broker process'],
+  ['PLUGBROKER_REPLACES_NODE', 'set by --processes: node id of the process this one replaces'],
 ]);
 
 /** Options read from the environment, with their sources and the errors found. */

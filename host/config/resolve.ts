@@ -9,6 +9,8 @@ import { isLoopbackHost } from '../admin/auth.js';
 import { BrokerError, InvalidOptionError, OptionErrors, UnknownOptionError } from '../errors.js';
 import { DEFAULTS, OPTION_BY_KEY, OPTION_DEFS, type BrokerOptions, type OptionDef, type OptionKey, type ResolvedOptions } from './schema.js';
 import { closestName } from './suggest.js';
+import { defaultNodeId } from '../cluster/cluster-options.js';
+import { isClusterToken } from '../cluster/subjects.js';
 import { isSecureScheme, isWebSocketScheme } from '../transport/listen-url.js';
 import { tryLoadTlsCredentials, type TlsCredentialsProblem } from '../transport/tls-credentials.js';
 
@@ -87,6 +89,9 @@ export function validateOptions(
   // The outbound queue must hold at least one full frame: a raised frame limit raises its default.
   if (!('maxOutboundBytes' in given)) (o as { maxOutboundBytes: number }).maxOutboundBytes = Math.max(DEFAULTS.maxOutboundBytes, 2 * o.maxFrameBytes);
   if (o.pluginCallFuel === undefined) delete (o as { pluginCallFuel?: number }).pluginCallFuel;
+  if (o.processes === undefined) delete (o as { processes?: number }).processes;
+  // The node id's default depends on the process (host name and pid): each process of --processes has its own.
+  if (o.nodeId === undefined) (o as { nodeId: string }).nodeId = defaultNodeId();
   // No listen: one tcp:// listener from host and port (issue #10).
   if (!('listen' in given)) (o as { listen: unknown }).listen = [Object.freeze({ scheme: 'tcp', host: o.host, port: o.port, path: '', framing: 'decimal' })];
   // A default is named the way the rest of the configuration was given: flags on the CLI, field names in the library.
@@ -134,6 +139,24 @@ const CROSS_RULES: readonly CrossRule[] = [
       o.pingIntervalMs > 0 && o.idleTimeoutMs > 0 && o.idleTimeoutMs <= o.pingIntervalMs
         ? `above ${ref('pingIntervalMs')} (${o.pingIntervalMs}) so that a ping can be answered before the timeout, or 0`
         : undefined,
+  },
+  {
+    // #12: the processes of one machine share groups through the cluster.
+    key: 'processes',
+    check: (o, ref) =>
+      o.processes !== undefined && o.cluster.length === 0 ? `used together with ${ref('cluster')} (the processes share groups through the cluster)` : undefined,
+  },
+  {
+    // #12: a NATS service is a queue group reached through the cluster; its name is a subject token.
+    key: 'upstream',
+    check: (o, ref) => {
+      for (const [name, svc] of Object.entries(o.upstream)) {
+        if (svc.transport !== 'nats') continue;
+        if (!isClusterToken(name)) return `a NATS service name of 1 to 64 characters of A-Z a-z 0-9 _ - (not ${JSON.stringify(name)})`;
+        if (o.cluster.length === 0) return `a NATS service (${name}=nats) only together with ${ref('cluster')}`;
+      }
+      return undefined;
+    },
   },
   {
     key: 'maxOutboundBytes',

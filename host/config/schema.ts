@@ -34,6 +34,8 @@ import {
 import { DEFAULT_CLOSE_SUMMARY_INTERVAL_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../limits.js';
 import { tryParseListenUrl, type ListenerSpec } from '../transport/listen-url.js';
 import { upstreamSchema } from './upstream.js';
+import { clusterNameSchema, clusterServersSchema, nodeIdSchema, presenceIntervalSchema, processesSchema } from '../cluster/cluster-options.js';
+import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_PRESENCE_INTERVAL_MS } from '../limits.js';
 
 /** Where the plugin runs: on the I/O thread (fastest) or in a worker thread (preemptible). */
 export const ISOLATION_MODES = ['inline', 'worker'] as const;
@@ -380,6 +382,54 @@ export const OPTION_SHAPE = {
     reload: 'live',
     repeat: 'map',
   }),
+  // Cluster (#12, docs/cluster.md) ----------------------------------------------------------------
+  /**
+   * NATS servers to join a cluster of brokers through: `nats://[user:pass@]host[:port]` URLs, as a
+   * list or one comma-separated string. Empty (default): no cluster, one broker, no NATS.
+   */
+  cluster: optional(clusterServersSchema, {
+    arg: '<nats-urls>',
+    help: 'join a cluster of brokers over NATS: nats://host:port[,nats://host:port…]; groups span the nodes (docs/cluster.md)',
+    default: [],
+    defaultHelp: 'none',
+    reload: 'restart',
+    secret: true,
+  }),
+  /** This node's id in the cluster (1 to 64 of `[A-Za-z0-9_-]`). Default: host name and pid. */
+  nodeId: optional(nodeIdSchema, {
+    arg: '<id>',
+    help: 'this node in the cluster (A-Z a-z 0-9 _ -); with --processes: <id>-<index>',
+    defaultHelp: 'host name and pid',
+    reload: 'restart',
+  }),
+  /** Cluster name: namespaces every subject (`pb.<name>.…`), so clusters can share one NATS. Default `plugbroker`. */
+  clusterName: optional(clusterNameSchema, {
+    arg: '<name>',
+    help: "namespaces the cluster's NATS subjects, so clusters can share one NATS",
+    default: DEFAULT_CLUSTER_NAME,
+    reload: 'restart',
+  }),
+  /**
+   * Broker processes for `broker serve` to start on this machine (`auto`: one per core), sharing
+   * the listeners and joined through `cluster` (needed). A `Broker` object itself is always one
+   * process: the option is read by `broker serve`. Default: none (one process, no primary).
+   */
+  processes: optional(processesSchema, {
+    arg: '<n|auto>',
+    help: 'start n broker processes sharing the listeners (auto: one per core), joined through --cluster',
+    defaultHelp: 'none (one process)',
+    reload: 'restart',
+  }),
+  /**
+   * How often a node announces itself, ms; a node silent for 3 intervals is lost and its
+   * memberships vanish from the others (within 3.5 intervals). Default 2000, at most 4000.
+   */
+  clusterPresenceIntervalMs: optional(presenceIntervalSchema, {
+    arg: '<ms>',
+    help: 'how often a node announces itself; a node silent for 3 intervals is lost and its memberships dropped',
+    default: DEFAULT_CLUSTER_PRESENCE_INTERVAL_MS,
+    reload: 'restart',
+  }),
   /** pino level. Default `info`. Ignored when `logger` is given. */
   logLevel: optional(z.enum(LOG_LEVELS), { arg: '<level>', help: 'log verbosity', default: 'info', reload: 'live' }),
   // Operations (#11): the admin listener and the close summary line (docs/admin.md).
@@ -443,7 +493,7 @@ export type BrokerOptions = z.input<typeof OPTIONS_SCHEMA> & {
 type Output = z.output<typeof OPTIONS_SCHEMA>;
 
 /** Options without a default that stay absent when not given. */
-type Unset = 'pluginCallFuel' | 'adminListen' | 'adminToken' | 'adminTokenFile' | 'tlsCert' | 'tlsKey';
+type Unset = 'pluginCallFuel' | 'adminListen' | 'adminToken' | 'adminTokenFile' | 'tlsCert' | 'tlsKey' | 'processes';
 
 /** Every option, resolved and validated: each has its value or its default. */
 export type ResolvedOptions = Readonly<Required<Omit<Output, Unset>>> &
@@ -497,4 +547,4 @@ export const OPTION_BY_FILE_KEY: ReadonlyMap<string, OptionDef> = new Map(OPTION
  */
 export const DEFAULTS = Object.freeze(
   Object.fromEntries(OPTION_DEFS.filter((d) => d.meta.default !== undefined).map((d) => [d.key, d.meta.default])),
-) as Readonly<Omit<Required<Output>, 'plugin' | 'listen' | Unset>>;
+) as Readonly<Omit<Required<Output>, 'plugin' | 'listen' | 'nodeId' | Unset>>;

@@ -3,6 +3,7 @@
  * result (`UpstreamService`):
  * - the flag's text `--upstream logic=127.0.0.1:7001,[::1]:7002/least-connections` (repeatable);
  * - the same text as a map value (`upstream: { logic: "127.0.0.1:7001/least-connections" }`);
+ * - `nats` (#12): the service is the NATS queue group of its name, reached through `--cluster`;
  * - the structured form of the config file and the library
  *   (`upstream: { logic: { nodes: ["127.0.0.1:7001", { host: "::1", port: 7002 }], policy: least-connections } }`).
  */
@@ -54,7 +55,9 @@ const serviceObjectSchema = z.strictObject({
   policy: z.enum(BALANCE_POLICIES as [BalancePolicy, ...BalancePolicy[]], { error: `must be one of ${BALANCE_POLICIES.join(', ')}` }).optional(),
 });
 
-const serviceTextSchema = z.string().refine((s) => parseUpstreamText(s) !== undefined, { error: `must be ${UPSTREAM_TEXT_EXPECTED}` });
+const serviceTextSchema = z
+  .string()
+  .refine((s) => s.trim() === 'nats' || parseUpstreamText(s) !== undefined, { error: `must be ${UPSTREAM_TEXT_EXPECTED}, or nats` });
 
 /** One upstream service as the library takes it (`BrokerOptions.upstream`). */
 export type UpstreamServiceOptions = z.input<typeof serviceObjectSchema>;
@@ -65,12 +68,17 @@ const serviceName = z.string().refine((name) => name.length > 0 && Buffer.byteLe
 
 /** The `upstream` option: validates every spelling and normalises it to `UpstreamService`s. */
 export const upstreamSchema = z
-  .record(serviceName, z.union([serviceTextSchema, serviceObjectSchema], { error: `must be ${UPSTREAM_TEXT_EXPECTED}, or { nodes: […], policy }` }), {
+  .record(serviceName, z.union([serviceTextSchema, serviceObjectSchema], { error: `must be ${UPSTREAM_TEXT_EXPECTED}, nats, or { nodes: […], policy }` }), {
     error: 'must be a map of service name → nodes',
   })
   .transform((services): Readonly<Record<string, UpstreamService>> => {
     const out: Record<string, UpstreamService> = {};
     for (const [name, svc] of Object.entries(services)) {
+      // `nats` (#12): the NATS queue group of the service's name, reached through the cluster.
+      if (typeof svc === 'string' && svc.trim() === 'nats') {
+        out[name] = Object.freeze({ transport: 'nats', nodes: Object.freeze([]), policy: 'round-robin' });
+        continue;
+      }
       const spec =
         typeof svc === 'string'
           ? parseUpstreamText(svc)!

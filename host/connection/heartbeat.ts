@@ -1,6 +1,6 @@
 /**
  * Heartbeats without a timer per connection: each connection keeps the time of its last inbound
- * frame (a field write per frame) and one sweep per tick walks them all (performance.md: a
+ * frame (a field write per frame) and one sweep per tick walks them all (docs/measurements.md, Heartbeats: a
  * last-seen slot costs ≈ 2.6 ns per frame; a per-connection `refresh()` ≈ 60 ns and 256 B).
  *
  * Depends only on `HeartbeatTarget` (the nats.js `PH` pattern), so it is tested with no socket.

@@ -1,7 +1,7 @@
 /**
  * `FanOut`: sends one frame to many connections with as little work per member as possible.
  *
- * Why staged: a `write` per delivery costs ≈ 7 µs, batched ≈ 0.45 µs (performance.md), and
+ * Why staged: a `write` per delivery costs ≈ 7 µs, batched ≈ 0.45 µs (docs/measurements.md, Fan-out), and
  * copying the frame into each member's own batch still costs an allocation per member and frame.
  * Here a group send encodes its frame once, into a shared slab, right behind the previous group
  * send when it went to the same members with the same exception. Such a run of frames stays one

@@ -1,22 +1,48 @@
 /**
  * Delivers what a plugin asks for to connections: frames to one channel or to a group (groups.ts
  * holds membership, fan-out.ts batches the sends), and closes. It never imports the plugin runtime.
+ *
+ * With a cluster (#12) a `ClusterLink` is attached: every change of a group's local member count
+ * goes to it (it subscribes the group's subject while the group has local members and announces
+ * the count), every group send also goes to it (one publish, whatever the member count), and
+ * group sends from other nodes come back through `deliverRemote`. Both isolation modes pass
+ * through here (a worker's group effects are applied on this thread), so both get the cluster.
  */
 import type { ConnectionRegistry } from '../connection/registry.js';
 import { isLive } from '../connection/connection-state.js';
 import { FanOut } from './fan-out.js';
 import { GroupIndex, type JoinResult } from './groups.js';
 
+/** What the router needs from a cluster (host/cluster/cluster.ts). */
+export interface ClusterLink {
+  /** `group` now has `size` local members (0: none left). Called after every join and leave. */
+  localSizeChanged(group: string, size: number): void;
+  /**
+   * A group send to `group`: forwards `src[start, end)` to the other nodes (copying it) and returns
+   * how many members they have, as last announced (0 when it was not sent).
+   */
+  publish(group: string, src: Uint8Array, start: number, end: number): number;
+  /** Members of `group` on the other nodes, as last announced. */
+  remoteSize(group: string): number;
+}
+
 export class Router {
   readonly #registry: ConnectionRegistry;
   readonly #groups = new GroupIndex();
   readonly #fanOut: FanOut;
+  #cluster: ClusterLink | null = null;
   /** Frames queued for group members since start (read by metrics, #11). */
   groupDeliveries = 0;
 
   constructor(registry: ConnectionRegistry) {
     this.#registry = registry;
     this.#fanOut = new FanOut((channel) => registry.get(channel));
+  }
+
+  /** Joins the router to a cluster; every group that has local members already is announced. */
+  attachCluster(link: ClusterLink): void {
+    this.#cluster = link;
+    for (const [group, members] of this.#groups.entries()) link.localSizeChanged(group, members.size);
   }
 
   /** Queues `src[start, end)` as a frame for `channel`; false when unknown, closing or full. */
@@ -57,13 +83,17 @@ export class Router {
     const conn = this.#registry.get(channel);
     if (conn === undefined || !isLive(conn.state)) return 'unknown-channel';
     this.#fanOut.flush(); // staged frames belong to the members of their time
-    return this.#groups.join(group, channel);
+    const result = this.#groups.join(group, channel);
+    if (result === 'joined') this.#cluster?.localSizeChanged(group, this.#groups.size(group));
+    return result;
   }
 
   /** Removes `channel` from `group`; false when it was not a member. */
   groupLeave(group: string, channel: number): boolean {
     this.#fanOut.flush();
-    return this.#groups.leave(group, channel);
+    const left = this.#groups.leave(group, channel);
+    if (left) this.#cluster?.localSizeChanged(group, this.#groups.size(group));
+    return left;
   }
 
   /**
@@ -72,14 +102,29 @@ export class Router {
    */
   groupSend(group: string, src: Uint8Array, start: number, end: number, except: number): number {
     const members = this.#groups.members(group);
-    if (members === undefined) return 0;
-    const n = this.#fanOut.send(members, except, src, start, end);
-    this.groupDeliveries += n;
-    return n;
+    const local = members === undefined ? 0 : this.#fanOut.send(members, except, src, start, end);
+    this.groupDeliveries += local;
+    // `except` is a channel of this node: the other nodes have nobody to leave out.
+    return this.#cluster === null ? local : local + this.#cluster.publish(group, src, start, end);
   }
 
-  /** Members of `group`. */
+  /**
+   * A group send from another node: the frame `src` for every local member of `group` (batched like
+   * a local send). Returns the deliveries queued.
+   */
+  deliverRemote(group: string, src: Uint8Array): number {
+    const members = this.#groups.members(group);
+    return members === undefined ? 0 : this.#fanOut.send(members, 0, src, 0, src.length);
+  }
+
+  /** Members of `group`: on this node, plus those the cluster knows of on the others. */
   groupSize(group: string): number {
+    const local = this.#groups.size(group);
+    return this.#cluster === null ? local : local + this.#cluster.remoteSize(group);
+  }
+
+  /** Members of `group` on this node only. */
+  localGroupSize(group: string): number {
     return this.#groups.size(group);
   }
 
@@ -105,6 +150,13 @@ export class Router {
 
   /** `channel` stopped being live: it leaves every group (O(its groups)). */
   channelEnded(channel: number): void {
+    const cluster = this.#cluster;
+    if (cluster === null) {
+      this.#groups.leaveAll(channel);
+      return;
+    }
+    const groups = [...this.#groups.groupsOf(channel)];
     this.#groups.leaveAll(channel);
+    for (const group of groups) cluster.localSizeChanged(group, this.#groups.size(group));
   }
 }

@@ -21,6 +21,8 @@ import { Balancer, type BalancePolicy, type BalancerOptions, type UpstreamNode }
 
 /** One service as configured. */
 export interface UpstreamService {
+  /** `nats`: a NATS queue group reached through the cluster (no nodes); absent: the broker connects to `nodes` over TCP. */
+  readonly transport?: 'nats';
   readonly nodes: readonly UpstreamNode[];
   readonly policy: BalancePolicy;
 }

@@ -7,7 +7,7 @@
  *
  * A rustup toolchain usually comes first on PATH and has no wasm32 target (it cannot download one
  * here), so the build takes the first `rustc` on PATH whose sysroot has
- * `lib/rustlib/wasm32-unknown-unknown` (toolchain.md).
+ * `lib/rustlib/wasm32-unknown-unknown` (docs/measurements.md, Toolchains).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';

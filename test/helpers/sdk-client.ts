@@ -4,7 +4,9 @@
  * that sees the bytes both ways. Every wait is on an event with a deadline, never a bare sleep.
  */
 import net from 'node:net';
+import { once } from 'node:events';
 import { afterEach } from 'vitest';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { BrokerClient, type ConnectedEvent, type DisconnectedEvent, type NodeBrokerClientOptions, type ReconnectingEvent } from '@plugbroker/client';
 import type { BrokerOptions } from '../../host/config.js';
 import { startBroker, type TestBroker } from './broker.js';
@@ -195,4 +197,89 @@ export class TcpTap {
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/** Messages and pings a `WsTap` relayed. */
+export interface WsTapCounts {
+  /** Empty messages (heartbeats) from the client to the broker, and back. */
+  heartbeatsToBroker: number;
+  heartbeatsToClient: number;
+  /** WebSocket pings from the broker passed on to the client. */
+  pingsToClient: number;
+}
+
+/**
+ * A WebSocket relay (a `ws` server in front of a `ws` client to the broker) that counts the
+ * heartbeats both ways and passes the broker's pings on: the WebSocket counterpart of `TcpTap`.
+ */
+export class WsTap {
+  readonly counts: WsTapCounts = { heartbeatsToBroker: 0, heartbeatsToClient: 0, pingsToClient: 0 };
+  readonly #server: WebSocketServer;
+  readonly #waiter = new Waiter();
+
+  private constructor(server: WebSocketServer) {
+    this.#server = server;
+  }
+
+  static async start(brokerUrl: string): Promise<WsTap> {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    const tap = new WsTap(server);
+    server.on('connection', (down) => {
+      const up = new WebSocket(brokerUrl);
+      const pending: Array<[RawData, boolean]> = [];
+      const closeBoth = (code: number): void => {
+        // 1005/1006 say "no code": they cannot be sent on.
+        const sendable = code >= 1000 && code !== 1005 && code !== 1006 ? code : 1000;
+        for (const ws of [up, down]) if (ws.readyState === WebSocket.OPEN) ws.close(sendable);
+      };
+      up.on('open', () => {
+        for (const [data, isBinary] of pending.splice(0)) up.send(data, { binary: isBinary });
+      });
+      down.on('message', (data: RawData, isBinary) => {
+        if (byteLength(data) === 0) tap.counts.heartbeatsToBroker++;
+        if (up.readyState === WebSocket.OPEN) up.send(data, { binary: isBinary });
+        else pending.push([data, isBinary]);
+        tap.#waiter.wake();
+      });
+      up.on('message', (data: RawData, isBinary) => {
+        if (byteLength(data) === 0) tap.counts.heartbeatsToClient++;
+        down.send(data, { binary: isBinary });
+        tap.#waiter.wake();
+      });
+      up.on('ping', (data) => {
+        tap.counts.pingsToClient++;
+        down.ping(data);
+        tap.#waiter.wake();
+      });
+      up.on('close', (code) => closeBoth(code));
+      down.on('close', (code) => closeBoth(code));
+      up.on('error', () => down.terminate());
+      down.on('error', () => up.terminate());
+    });
+    await once(server, 'listening');
+    return tap;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${(this.#server.address() as net.AddressInfo).port}/`;
+  }
+
+  /** Resolves when `cond(counts)` holds; rejects after the deadline. */
+  until(cond: (counts: WsTapCounts) => boolean, what: string, deadlineMs = DEADLINE_MS): Promise<void> {
+    return this.#waiter.until(
+      () => cond(this.counts),
+      () => `${what} (${JSON.stringify(this.counts)})`,
+      deadlineMs,
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.#server.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }

@@ -45,7 +45,9 @@ describe('the npm package', () => {
       ]) {
         expect(paths).toContain(needed);
       }
-      expect(paths.filter((p) => /^(test|bench|host|node_modules)\//.test(p) || p.includes('/build/'))).toEqual([]);
+      // No sources but the dashboard's (served as they are), no tests, benches or build outputs.
+      expect(paths.filter((p) => (/^(test|bench|host|node_modules)\//.test(p) && !p.startsWith('host/admin/dashboard/')) || p.includes('/build/'))).toEqual([]);
+      expect(paths).toContain('host/admin/dashboard/index.html');
 
       const app = join(work, 'app');
       await run('mkdir', [app]);

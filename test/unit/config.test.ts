@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, LOG_LEVELS, resolveOptions, type BrokerOptions } from '../../host/config.js';
 import { BrokerError, InvalidOptionError, UnknownOptionError } from '../../host/errors.js';
+import { defaultNodeId } from '../../host/cluster/cluster-options.js';
 import {
   DEFAULT_HOST,
   DEFAULT_LISTEN_BACKLOG,
@@ -67,6 +68,10 @@ describe('resolveOptions', () => {
         pluginCallBudgetMs: 1000,
         pluginMemoryMaxMb: 64,
         upstream: {},
+        cluster: [],
+        nodeId: defaultNodeId(),
+        clusterName: 'plugbroker',
+        clusterPresenceIntervalMs: 2000,
         logLevel: 'info',
         closeSummaryIntervalMs: 10_000,
         logger: undefined,

@@ -21,6 +21,11 @@ export interface WebSocketLike {
 
 /** Extra hooks a platform may offer beyond the WHATWG surface. */
 export interface WebSocketHooks {
+  /**
+   * Calls `listener` with each message's data instead of `onmessage` (Node's `ws`: its `message`
+   * event hands the data over directly, where `onmessage` builds a MessageEvent per message).
+   */
+  onMessage?(ws: WebSocketLike, listener: (data: unknown) => void): void;
   /** Calls `listener` on every ping (Node's `ws`; browsers answer pings without telling). */
   onPing?(ws: WebSocketLike, listener: () => void): void;
   /** Drops the connection at once (Node's `ws.terminate()`); browsers can only `close()`. */
@@ -55,7 +60,8 @@ export class WebSocketTransport implements ClientTransport {
       this.#opened = true;
       events.onOpen();
     };
-    ws.onmessage = (ev) => this.#onMessage(ev.data);
+    if (hooks.onMessage !== undefined) hooks.onMessage(ws, (data) => this.#onMessage(data));
+    else ws.onmessage = (ev) => this.#onMessage(ev.data);
     ws.onerror = (ev) => {
       this.#error ??= hooks.describeError?.(ev, this.#opened) ?? (this.#opened ? undefined : new ConnectFailedError(url));
     };

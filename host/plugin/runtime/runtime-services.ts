@@ -3,6 +3,7 @@
  * (`HostImports`). Inline isolation only resets per-instance state; worker isolation also seeds its
  * group mirror, hands out reserved upstream handles and opens upstreams under them.
  */
+import type { RemoteSizeFeed } from '../../cluster/cluster.js';
 import type { Router } from '../../routing/router.js';
 import type { TimerTable } from '../../routing/timers.js';
 import type { UpstreamScope } from '../../routing/upstreams.js';
@@ -28,6 +29,11 @@ export interface RuntimeServices {
   outboundBytes(channel: number): number;
   /** A worker's `channel-send` found `channel`'s outbound queue full: close it `slow-consumer`, as inline. */
   overflow(channel: number): void;
+  /**
+   * With a cluster (#12): remote group sizes for a worker's mirror, so that its `group-size` and
+   * `group-send` count the other nodes' members as inline does. Absent without a cluster.
+   */
+  openRemoteSizeFeed?(): RemoteSizeFeed;
 }
 
 /** What the services of one runtime are made of. */
@@ -37,12 +43,15 @@ export interface RuntimeServicesDeps {
   readonly timers: TimerTable;
   /** The runtime's own upstream channels. */
   readonly upstreams: UpstreamScope;
+  /** The cluster this broker is a node of, if any (#12). */
+  readonly cluster?: { openRemoteSizeFeed(): RemoteSizeFeed };
 }
 
 /** Builds the services of one plugin runtime over the broker's router and the runtime's timers and upstream scope. */
 export function createRuntimeServices(deps: RuntimeServicesDeps): RuntimeServices {
-  const { router, timers, upstreams } = deps;
+  const { router, timers, upstreams, cluster } = deps;
   return {
+    openRemoteSizeFeed: cluster === undefined ? undefined : () => cluster.openRemoteSizeFeed(),
     resetInstanceState() {
       timers.clear();
       upstreams.closeAll();

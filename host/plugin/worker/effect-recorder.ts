@@ -80,6 +80,8 @@ export class EffectRecorder {
   readonly #queued = new Map<number, number>();
   /** Channel handles the I/O thread reserved for `upstream-open`, in the order they are handed out. */
   readonly #handles: number[] = [];
+  /** With a cluster (#12): members of each group on the other nodes, as the I/O thread last knew (outlives an instance). */
+  readonly #remoteSizes = new Map<string, number>();
   readonly #upstreamServices: ReadonlySet<string>;
 
   constructor(opts: RecorderOptions) {
@@ -87,6 +89,7 @@ export class EffectRecorder {
     const effects = this.effects;
     const channels = this.#channels;
     const groups = this.#groups;
+    const remoteSizes = this.#remoteSizes;
     const armed = this.#armed;
     const queued = this.#queued;
     const maxOutboundBytes = opts.maxOutboundBytes;
@@ -139,12 +142,13 @@ export class EffectRecorder {
           },
           send(group, src, start, end, except) {
             const members = groups.members(group);
-            if (members === undefined) return 0;
-            const count = members.size - (except !== 0 && members.has(except) ? 1 : 0);
+            const local = members === undefined ? 0 : members.size - (except !== 0 && members.has(except) ? 1 : 0);
+            // With a cluster, members on other nodes count too, as inline (the map is empty without one).
+            const count = local + (remoteSizes.get(group) ?? 0);
             if (count > 0) effects.push(EFFECT_GROUP_SEND, except, encodeNamed(group, src, start, end));
             return count;
           },
-          size: (group) => groups.size(group),
+          size: (group) => groups.size(group) + (remoteSizes.get(group) ?? 0),
         },
         limits,
       ),
@@ -207,6 +211,15 @@ export class EffectRecorder {
   /** More reserved handles for `upstream-open`. */
   addHandles(handles: readonly number[]): void {
     for (const h of handles) this.#handles.push(h);
+  }
+
+  /** Remote group sizes from the I/O thread (#12): each group's member count on the other nodes (0: none). */
+  setRemoteSizes(sizes: readonly (readonly [string, number])[] | undefined): void {
+    if (sizes === undefined) return;
+    for (const [group, n] of sizes) {
+      if (n === 0) this.#remoteSizes.delete(group);
+      else this.#remoteSizes.set(group, n);
+    }
   }
 
   /** Whether `channel` is live for this instance (frames for it are delivered). */

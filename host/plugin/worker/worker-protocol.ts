@@ -107,6 +107,8 @@ export interface InitMessage {
   readonly upstreamServices: readonly string[];
   /** Channel handles reserved for `upstream-open` (see `BatchMessage.handles`). */
   readonly handles: readonly number[];
+  /** With a cluster: every group's member count on the other nodes (see `BatchMessage.remoteSizes`). */
+  readonly remoteSizes: readonly (readonly [string, number])[];
 }
 
 /** Calls to run, in order. */
@@ -122,6 +124,11 @@ export interface BatchMessage {
    * them against `maxOutboundBytes`).
    */
   readonly queued: readonly number[];
+  /**
+   * With a cluster (#12): groups whose member count on the other nodes changed, with the new
+   * count, applied before the batch runs (`group-size` and `group-send` add them to the mirror's).
+   */
+  readonly remoteSizes?: readonly (readonly [string, number])[];
 }
 
 /** Drop the failed instance and start a fresh one. */

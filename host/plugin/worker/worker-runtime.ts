@@ -36,6 +36,7 @@ import { FailurePolicyEnforcer, scheduleRestart, type PluginCallError } from '..
 import { HealthState, type PluginHealth } from '../runtime/health.js';
 import type { PluginRuntime, RuntimeOptions, RuntimeOwner } from '../runtime/runtime.js';
 import type { RuntimeServices } from '../runtime/runtime-services.js';
+import type { RemoteSizeFeed } from '../../cluster/cluster.js';
 import {
   CALL_ADOPT,
   CALL_BROKEN,
@@ -124,6 +125,8 @@ export class WorkerRuntime implements PluginRuntime {
   /** Channel handles reserved for the worker's `upstream-open` and not yet seen taken. */
   readonly #handles = new Set<number>();
   #restartTimer: NodeJS.Timeout | undefined;
+  /** With a cluster: remote group sizes for the worker's mirror (#12). */
+  readonly #remoteSizes: RemoteSizeFeed | undefined;
 
   /** Sampled call durations (metrics, #11). */
   readonly #timings: CallTimings | undefined;
@@ -139,6 +142,7 @@ export class WorkerRuntime implements PluginRuntime {
     this.#maxFrameBytes = opts.maxFrameBytes;
     this.#maxOutboundBytes = opts.maxOutboundBytes;
     this.#timings = opts.callTimings;
+    this.#remoteSizes = opts.services.openRemoteSizeFeed?.();
     this.#watchdog = new CallWatchdog(this.#ctl, opts.callBudgetMs, (kind, channel, budgetMs) => this.#timedOut(kind, channel, budgetMs));
   }
 
@@ -283,7 +287,14 @@ export class WorkerRuntime implements PluginRuntime {
     // measure what a batch queued, not the whole backlog at once).
     const bytes = this.#queue.takeUpTo(MAX_WORKER_BATCH_BYTES);
     this.#inflight = { id: ++this.#batchId, bytes };
-    this.#worker!.postMessage({ type: 'batch', id: this.#inflight.id, bytes, handles: this.#topUpHandles(), queued: this.#queuedOutbound() });
+    this.#worker!.postMessage({
+      type: 'batch',
+      id: this.#inflight.id,
+      bytes,
+      handles: this.#topUpHandles(),
+      queued: this.#queuedOutbound(),
+      remoteSizes: this.#remoteSizes?.take(),
+    });
   }
 
   /** Outbound bytes queued now for the watched channels (channel, bytes, …); channels with none stop being watched. */
@@ -371,6 +382,7 @@ export class WorkerRuntime implements PluginRuntime {
       upstreamServices: this.#services.upstreamServices,
       // A fresh worker: the reserve as this thread knows it (a dead worker's unapplied opens never happened).
       handles: [...this.#handles, ...this.#topUpHandles()],
+      remoteSizes: this.#remoteSizes?.all() ?? [],
     });
     return started;
   }
@@ -610,6 +622,7 @@ export class WorkerRuntime implements PluginRuntime {
     if (this.#phase === 'closed' || this.#phase === 'failed') {
       this.#watchdog.stop();
       this.#releaseHandles();
+      this.#remoteSizes?.close();
     }
     if (w !== undefined) void w.terminate();
   }

@@ -171,6 +171,7 @@ port.on('message', (msg: ToWorker) => {
         upstreamServices: msg.upstreamServices,
       });
       recorder.addHandles(msg.handles);
+      recorder.setRemoteSizes(msg.remoteSizes);
       startInstance();
       break;
     case 'restart':
@@ -178,6 +179,7 @@ port.on('message', (msg: ToWorker) => {
       break;
     case 'batch':
       recorder.addHandles(msg.handles);
+      recorder.setRemoteSizes(msg.remoteSizes);
       runBatch(msg.id, msg.bytes, msg.queued);
       break;
   }

@@ -3,7 +3,7 @@
  * (group-send, upstream-open) and the group-mirror body. Pure: no worker is started.
  */
 import { describe, expect, it } from 'vitest';
-import { RecordWriter, decodeNamed, encodeMemberships, encodeNamed, forEachMembership, forEachRecord } from '../../../host/plugin/worker/worker-protocol.js';
+import { RecordWriter, decodeNamed, encodeMemberships, encodeNamed, forEachMembership, forEachRecord } from '../../../../host/plugin/worker/worker-protocol.js';
 
 const kinds = (bytes: Uint8Array): number[] => {
   const out: number[] = [];

@@ -4,7 +4,7 @@
  * needs: section framing, core module sections (id 1) and canon sections (id 8).
  */
 import { describe, expect, it } from 'vitest';
-import { binaryKind, readComponent } from '../../../host/plugin/load/component-reader.js';
+import { binaryKind, readComponent } from '../../../../host/plugin/load/component-reader.js';
 
 const CORE_PREAMBLE = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const COMPONENT_PREAMBLE = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
