@@ -34,11 +34,13 @@ const UPLOT_FILES: Record<string, string> = {
   '/dashboard/uPlot.min.css': 'uplot/dist/uPlot.min.css',
 };
 
-/** The folder of the dashboard's own files, from the sources or from `dist/`. */
+/**
+ * The folder of the dashboard's own files: beside this module, in the sources (host/admin/) and in
+ * the build (the build copies them to dist/host/admin/dashboard/, which the package ships).
+ */
 export function dashboardDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  // host/admin/ (sources, tests) or dist/host/admin/ (built): the files stay in host/admin/dashboard/.
-  for (const dir of [join(here, 'dashboard'), join(here, '..', '..', '..', 'host', 'admin', 'dashboard')]) {
+  for (const dir of [join(here, 'dashboard')]) {
     if (existsSync(join(dir, 'index.html'))) return dir;
   }
   throw new Error(`dashboard files not found beside ${here}`);

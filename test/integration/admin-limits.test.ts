@@ -8,6 +8,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  ADMIN_MAX_EVENT_STREAMS,
   ADMIN_HEADERS_TIMEOUT_MS,
   ADMIN_MAX_CONNECTIONS,
   ADMIN_MAX_REQUESTS_PER_CONNECTION,
@@ -65,6 +66,40 @@ describe('admin listener limits', () => {
     await r.closed;
     const answered = r.data().split('HTTP/1.1 200').length - 1;
     expect(answered).toBeLessThanOrEqual(ADMIN_MAX_REQUESTS_PER_CONNECTION);
+  });
+
+  it(`opens at most ${ADMIN_MAX_EVENT_STREAMS} dashboard event streams; one more is 503`, async () => {
+    tb = await startBroker({ plugin: fixture('probe'), adminListen: '127.0.0.1:0' });
+    const port = tb.broker.adminAddress!.port;
+    const streams: http.ClientRequest[] = [];
+    try {
+      const open = (): Promise<{ status: number; first: string }> =>
+        new Promise((resolve, reject) => {
+          const req = http.get({ host: '127.0.0.1', port, path: '/api/v1/events', agent: false }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              text += d;
+              // The first snapshot comes at once: its event ends with a blank line.
+              if (res.statusCode !== 200 || /event: snapshot\ndata: .*\n\n/.test(text)) resolve({ status: res.statusCode ?? 0, first: text });
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, first: text }));
+          });
+          req.on('error', reject);
+          streams.push(req);
+        });
+      for (let i = 0; i < ADMIN_MAX_EVENT_STREAMS; i++) {
+        const s = await open();
+        expect(s.status).toBe(200);
+        const data = JSON.parse(/data: (.*)\n/.exec(s.first)![1]) as { connections: { total: number }; phase: string };
+        expect(data).toMatchObject({ phase: 'serving', connections: { total: 0 } });
+      }
+      const refused = await open();
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.first).error.code).toBe('PB_ERR_ADMIN_BUSY');
+    } finally {
+      for (const s of streams) s.destroy();
+    }
   });
 
   it('serves a flood of admin requests at its rate while the client listener keeps answering', async () => {

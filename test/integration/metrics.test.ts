@@ -4,6 +4,7 @@
  * Plus the `closed connections` summary log line.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IsolationMode } from '../../host/config.js';
@@ -12,6 +13,8 @@ import { admin, metricSample } from '../helpers/admin.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
+import { makeTestCert } from '../helpers/tls.js';
+import { connectWs, type TestWsClient } from '../helpers/ws-client.js';
 
 /** Every metric issue #11 names, with its type (a contract). */
 const CONTRACT: readonly [string, string][] = [
@@ -95,6 +98,44 @@ describe('GET /metrics', () => {
     expect(metricSample(text, 'plugbroker_bytes_received_total')).toBe(83);
     expect(metricSample(text, 'plugbroker_bytes_sent_total')).toBe(83);
     expect(status.traffic).toEqual({ framesIn: 11, framesOut: 11, bytesIn: 83, bytesOut: 83 });
+  });
+
+  it('labels connections by transport: tcp, tls, ws, wss', async () => {
+    const cert = makeTestCert();
+    const ws: TestWsClient[] = [];
+    const raw: net.Socket[] = [];
+    try {
+      tb = await startBroker({
+        plugin: fixture('probe'),
+        adminListen: '127.0.0.1:0',
+        listen: ['tcp://127.0.0.1:0', 'tls://127.0.0.1:0', 'ws://127.0.0.1:0/m', 'wss://127.0.0.1:0/m'],
+        tlsCert: cert.certPath,
+        tlsKey: cert.keyPath,
+      });
+      const port = (scheme: string): number => tb!.broker.listeners.find((l) => l.scheme === scheme)!.port;
+      const plain = net.connect({ host: '127.0.0.1', port: port('tcp') });
+      await once(plain, 'connect');
+      const secure = tls.connect({ host: '127.0.0.1', port: port('tls'), rejectUnauthorized: false });
+      await once(secure, 'secureConnect');
+      raw.push(plain, secure);
+      ws.push(await connectWs(`ws://127.0.0.1:${port('ws')}/m`));
+      ws.push(await connectWs(`wss://127.0.0.1:${port('wss')}/m`, { rejectUnauthorized: false }));
+      await until(() => tb!.broker.view.connections().tls === 1, 'the tls connection');
+      const text = await scrape();
+      for (const t of ['tcp', 'tls', 'ws', 'wss']) expect(metricSample(text, `plugbroker_connections{transport="${t}"}`), t).toBe(1);
+      const channels = (await admin(tb.broker, '/api/v1/channels')).json.channels as { transport: string }[];
+      expect(channels.map((c) => c.transport).sort()).toEqual(['tcp', 'tls', 'ws', 'wss']);
+      expect(((await admin(tb.broker, '/api/v1/status')).json.listeners as { transport: string }[]).map((l) => l.transport)).toEqual([
+        'tcp',
+        'tls',
+        'ws',
+        'wss',
+      ]);
+    } finally {
+      for (const c of ws) c.ws.terminate();
+      for (const s of raw) s.destroy();
+      cert.remove();
+    }
   });
 
   it('counts refusals and dropped frames by reason', async () => {

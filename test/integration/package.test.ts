@@ -42,6 +42,8 @@ describe('the npm package', () => {
         'plugin-sdk-c/include/plugbroker.h',
         'plugin-sdk-rust/src/lib.rs',
         'asconfig.json',
+        'dist/host/admin/dashboard/index.html',
+        'dist/host/admin/dashboard/app.js',
       ]) {
         expect(paths).toContain(needed);
       }
@@ -65,10 +67,14 @@ describe('the npm package', () => {
         expect(stdout).toContain(`built ${join(app, `echo-${lang}`, 'build', `echo-${lang}.wasm`)}`);
       }
 
-      const serve = spawn('npx', ['--no-install', 'broker', 'serve', '--plugin', 'echo-as/build/echo-as.wasm', '--port', '0'], {
-        cwd: app,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const serve = spawn(
+        'npx',
+        ['--no-install', 'broker', 'serve', '--plugin', 'echo-as/build/echo-as.wasm', '--port', '0', '--admin-listen', '127.0.0.1:0'],
+        {
+          cwd: app,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       try {
         let out = '';
         const port = await new Promise<number>((resolve, reject) => {
@@ -83,6 +89,12 @@ describe('the npm package', () => {
         c.send('hello from the package');
         expect((await c.readFrame(30_000)).toString()).toBe('hello from the package');
         c.close();
+        // The dashboard's files and uPlot come from the installed package (#11).
+        const adminLine = out.split('\n').find((l) => l.includes('"msg":"admin listening"'))!;
+        const adminPort = (JSON.parse(adminLine) as { port: number }).port;
+        for (const path of ['/', '/dashboard/app.js', '/dashboard/uPlot.iife.min.js']) {
+          expect((await fetch(`http://127.0.0.1:${adminPort}${path}`)).status, path).toBe(200);
+        }
       } finally {
         serve.kill('SIGTERM');
         await once(serve, 'exit');
