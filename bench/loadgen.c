@@ -1,5 +1,8 @@
 /*
- * loadgen: closed-loop load generator for "<len>\n<body>" echo servers.
+ * loadgen: closed-loop load generator for echo servers speaking "<len>\n<body>" (--wire decimal,
+ * the default), 4-byte big-endian lengths (--wire binary), or WebSocket (--wire ws: an HTTP upgrade
+ * to --path, then one masked binary message per frame; replies are unmasked server frames).
+ * --tls wraps any of them in TLS (OpenSSL, no certificate check: a benchmark against 127.0.0.1).
  *
  * Load mode: N connections each keep P frames of B body bytes in flight against 127.0.0.1:PORT.
  * Every reply must be the exact frame that was sent (replies arrive in order per connection);
@@ -35,6 +38,8 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define READ_CHUNK_BYTES 65536
 #define MAX_EVENTS 1024
@@ -57,6 +62,9 @@ struct options {
     double hold_s;
     double connect_timeout_s;
     int connect_batch;
+    enum { WIRE_DECIMAL, WIRE_BINARY, WIRE_WS } wire;
+    const char *path;
+    bool tls;
 };
 
 enum conn_state { CONN_NEW, CONN_CONNECTING, CONN_OPEN, CONN_CLOSED };
@@ -64,6 +72,7 @@ enum parse_state { PARSE_LENGTH, PARSE_BODY };
 
 struct conn {
     int fd;
+    SSL *ssl; /* --tls */
     enum conn_state state;
     bool want_write; /* EPOLLOUT registered because a send was short */
     /* Frames go out in sequence; replies must come back in the same sequence. */
@@ -103,9 +112,33 @@ static struct stats st;
 static int epfd;
 static char header[16];
 static size_t header_len;
+/* Every reply has the same header (the same body length): compared byte by byte. */
+static char reply_header[16];
+static size_t reply_header_len;
+/* WebSocket client frames are masked (RFC 6455 §5.3); a fixed key is enough for a benchmark. */
+static const unsigned char WS_MASK[4] = { 0x37, 0xfa, 0x21, 0x3d };
 static size_t frame_len;
 static char *pattern; /* PATTERN_PERIOD + B bytes of repeating alphabet */
 static int open_conns;
+static SSL_CTX *ssl_ctx;
+
+/* send()/recv() through TLS when --tls: same return conventions (errno EAGAIN when it would block). */
+static ssize_t io_send(struct conn *c, const void *buf, size_t n) {
+    if (!c->ssl) return send(c->fd, buf, n, MSG_NOSIGNAL);
+    int r = SSL_write(c->ssl, buf, (int)n);
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    errno = (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) ? EAGAIN : EPIPE;
+    return -1;
+}
+static ssize_t io_recv(struct conn *c, void *buf, size_t n) {
+    if (!c->ssl) return recv(c->fd, buf, n, 0);
+    int r = SSL_read(c->ssl, buf, (int)n);
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) { errno = EAGAIN; return -1; }
+    return 0;
+}
 
 static void die(const char *fmt, ...) {
     va_list ap;
@@ -203,6 +236,8 @@ static void epoll_set(struct conn *c, int op, uint32_t events) {
 }
 
 static void close_conn(struct conn *c) {
+    if (c->ssl) SSL_free(c->ssl);
+    c->ssl = NULL;
     close(c->fd);
     c->fd = -1;
     c->state = CONN_CLOSED;
@@ -303,7 +338,12 @@ static void queue_frame(struct conn *c, uint64_t now_ns) {
     }
     char *p = c->out + c->out_len;
     memcpy(p, header, header_len);
-    memcpy(p + header_len, pattern + c->next_send_seq % PATTERN_PERIOD, (size_t)opt.size_bytes);
+    const char *body = pattern + c->next_send_seq % PATTERN_PERIOD;
+    if (opt.wire == WIRE_WS) {
+        for (size_t i = 0; i < (size_t)opt.size_bytes; i++) p[header_len + i] = (char)(body[i] ^ WS_MASK[i & 3]);
+    } else {
+        memcpy(p + header_len, body, (size_t)opt.size_bytes);
+    }
     c->out_len += frame_len;
     c->sent_at_ns[c->next_send_seq % (uint64_t)opt.inflight] = now_ns;
     c->next_send_seq++;
@@ -311,7 +351,7 @@ static void queue_frame(struct conn *c, uint64_t now_ns) {
 
 static void flush(struct conn *c) {
     while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = io_send(c, c->out + c->out_off, c->out_len - c->out_off);
         if (n > 0) {
             c->out_off += (size_t)n;
             continue;
@@ -339,14 +379,9 @@ static int parse_replies(struct conn *c, const char *p, size_t n, uint64_t now_n
     size_t i = 0;
     while (i < n) {
         if (c->pstate == PARSE_LENGTH) {
-            char ch = p[i++];
-            if (ch >= '0' && ch <= '9') {
-                if (++c->reply_digits > MAX_LENGTH_DIGITS) return -1;
-                c->reply_length = c->reply_length * 10 + (uint64_t)(ch - '0');
-                continue;
-            }
-            /* A length other than the one sent cannot be resynchronised: give up on the stream. */
-            if (ch != '\n' || c->reply_digits == 0 || c->reply_length != (uint64_t)opt.size_bytes) return -1;
+            /* A header other than the one of a reply cannot be resynchronised: give up on the stream. */
+            if (p[i++] != reply_header[c->reply_digits++]) return -1;
+            if ((size_t)c->reply_digits < reply_header_len) continue;
             c->pstate = PARSE_BODY;
             c->body_off = 0;
             c->body_mismatch = false;
@@ -380,18 +415,26 @@ static char read_buf[READ_CHUNK_BYTES];
 
 /* One recv per readiness event (level-triggered), then one batched send of the refills. */
 static void on_readable(struct conn *c, bool refill) {
-    ssize_t n = recv(c->fd, read_buf, sizeof read_buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) {
-        fail_conn(c);
-        return;
+    int completed = 0;
+    uint64_t now = 0;
+    /* TLS may hold decrypted bytes epoll cannot see: read until it would block (plain TCP: once). */
+    for (;;) {
+        ssize_t n = io_recv(c, read_buf, sizeof read_buf);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+        if (n <= 0) {
+            fail_conn(c);
+            return;
+        }
+        now = mono_ns();
+        int k = parse_replies(c, read_buf, (size_t)n, now);
+        if (k < 0) {
+            fail_conn(c);
+            return;
+        }
+        completed += k;
+        if (!c->ssl) break;
     }
-    uint64_t now = mono_ns();
-    int completed = parse_replies(c, read_buf, (size_t)n, now);
-    if (completed < 0) {
-        fail_conn(c);
-        return;
-    }
+    if (completed == 0) return;
     if (!refill) return;
     for (int k = 0; k < completed; k++) queue_frame(c, now);
     flush(c);
@@ -410,6 +453,93 @@ static void send_initial_frames(int frames_per_conn) {
         for (int k = 0; k < frames_per_conn; k++) queue_frame(&conns[i], now);
         flush(&conns[i]);
     }
+}
+
+/* Runs the TLS handshake on every connection (--tls). */
+static void tls_handshake_all(void) {
+    ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!ssl_ctx) die("SSL_CTX_new failed");
+    SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+    int done = 0;
+    for (int i = 0; i < opt.conns; i++) {
+        conns[i].ssl = SSL_new(ssl_ctx);
+        SSL_set_fd(conns[i].ssl, conns[i].fd);
+        SSL_set_connect_state(conns[i].ssl);
+    }
+    bool *ok = calloc((size_t)(opt.conns > 0 ? opt.conns : 1), sizeof(bool));
+    uint64_t deadline = mono_ns() + seconds_to_ns(opt.connect_timeout_s);
+    /* One step per connection (sends the ClientHello), then a step only where epoll saw bytes. */
+    struct epoll_event events[MAX_EVENTS];
+    for (int i = -1; done < opt.conns;) {
+        if (mono_ns() > deadline) die("TLS handshake timeout: %d of %d done", done, opt.conns);
+        int n = 0;
+        if (i < opt.conns - 1) i++;
+        else n = epoll_wait(epfd, events, MAX_EVENTS, 5);
+        for (int k = -1; k < n; k++) {
+            struct conn *c = k < 0 ? (i < opt.conns && n == 0 ? &conns[i] : NULL) : events[k].data.ptr;
+            if (c == NULL || ok[c - conns]) continue;
+            int r = SSL_do_handshake(c->ssl);
+            if (r == 1) {
+                ok[c - conns] = true;
+                done++;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, r);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) die("TLS handshake failed (%d)", e);
+        }
+    }
+    free(ok);
+}
+
+/* Sends the upgrade request on every connection and waits for every 101 response (--wire ws). */
+static void ws_handshake_all(void) {
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                     opt.path, opt.port);
+    int *matched = calloc((size_t)opt.conns, sizeof(int)); /* bytes of "\r\n\r\n" seen in a row */
+    int done = 0;
+    for (int i = 0; i < opt.conns; i++)
+        if (io_send(&conns[i], req, (size_t)n) != n) die("upgrade request: %s", strerror(errno));
+    uint64_t deadline = mono_ns() + seconds_to_ns(opt.connect_timeout_s);
+    struct epoll_event events[MAX_EVENTS];
+    char buf[1024];
+    while (done < opt.conns) {
+        if (mono_ns() > deadline) die("upgrade timeout: %d of %d upgraded", done, opt.conns);
+        int k = epoll_wait(epfd, events, MAX_EVENTS, 100);
+        for (int e = 0; e < k; e++) {
+            struct conn *c = events[e].data.ptr;
+            int idx = (int)(c - conns);
+            if (matched[idx] == 4) continue;
+            /* Read byte by byte up to the end of the response head: nothing follows it before our first frame. */
+            for (;;) {
+                ssize_t r = io_recv(c, buf, 1);
+                if (r <= 0) {
+                    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+                    die("upgrade refused (connection closed)");
+                }
+                if (matched[idx] == 0 && buf[0] == 'H') { /* status line: check it is 101 */
+                    char line[12];
+                    size_t got = 0;
+                    while (got < 11) { /* the rest of the status line is in the same segment */
+                        ssize_t m = io_recv(c, line + got, 11 - got);
+                        if (m <= 0 && !(m < 0 && errno == EAGAIN)) die("upgrade refused (connection closed)");
+                        if (m > 0) got += (size_t)m;
+                    }
+                    if (memcmp(line, "TTP/1.1 101", 11) != 0) die("upgrade refused: not 101");
+                    continue;
+                }
+                matched[idx] = (buf[0] == (matched[idx] % 2 == 0 ? '\r' : '\n')) ? matched[idx] + 1 : (buf[0] == '\r' ? 1 : 0);
+                if (matched[idx] == 4) {
+                    done++;
+                    break;
+                }
+            }
+        }
+    }
+    free(matched);
 }
 
 /* ---------- modes ---------- */
@@ -505,6 +635,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: loadgen --port N [--conns N] [--inflight P] [--size B] [--warmup-s S] [--measure-s S]\n"
             "               [--max-msgs N] [--pid SERVER_PID] [--connect-timeout-s S] [--connect-batch N]\n"
+            "               [--wire decimal|binary|ws] [--path /ws] [--tls]\n"
             "       loadgen --idle --port N --conns N [--hold-s S]\n");
     exit(2);
 }
@@ -513,6 +644,7 @@ static void parse_options(int argc, char **argv) {
     opt = (struct options){
         .conns = 100, .inflight = 1, .size_bytes = 64, .warmup_s = 1, .measure_s = 3,
         .max_msgs = 1000000000ull, .hold_s = 120, .connect_timeout_s = 60, .connect_batch = 128,
+        .wire = WIRE_DECIMAL, .path = "/ws",
     };
     static const struct option longopts[] = {
         { "port", required_argument, 0, 'p' },      { "conns", required_argument, 0, 'c' },
@@ -521,6 +653,8 @@ static void parse_options(int argc, char **argv) {
         { "max-msgs", required_argument, 0, 'x' },  { "pid", required_argument, 0, 'P' },
         { "idle", no_argument, 0, 'I' },            { "hold-s", required_argument, 0, 'h' },
         { "connect-timeout-s", required_argument, 0, 't' }, { "connect-batch", required_argument, 0, 'b' },
+        { "wire", required_argument, 0, 'W' },      { "path", required_argument, 0, 'A' },
+        { "tls", no_argument, 0, 'T' },
         { 0, 0, 0, 0 },
     };
     int ch;
@@ -538,6 +672,14 @@ static void parse_options(int argc, char **argv) {
         case 'h': opt.hold_s = atof(optarg); break;
         case 't': opt.connect_timeout_s = atof(optarg); break;
         case 'b': opt.connect_batch = atoi(optarg); break;
+        case 'W':
+            if (strcmp(optarg, "decimal") == 0) opt.wire = WIRE_DECIMAL;
+            else if (strcmp(optarg, "binary") == 0) opt.wire = WIRE_BINARY;
+            else if (strcmp(optarg, "ws") == 0) opt.wire = WIRE_WS;
+            else usage();
+            break;
+        case 'A': opt.path = optarg; break;
+        case 'T': opt.tls = true; break;
         default: usage();
         }
     }
@@ -551,7 +693,31 @@ int main(int argc, char **argv) {
     parse_options(argc, argv);
     raise_nofile_limit();
 
-    header_len = (size_t)snprintf(header, sizeof header, "%d\n", opt.size_bytes);
+    if (opt.size_bytes > 65535) die("--size above 65535 is not supported");
+    unsigned len = (unsigned)opt.size_bytes;
+    if (opt.wire == WIRE_DECIMAL) {
+        header_len = (size_t)snprintf(header, sizeof header, "%u\n", len);
+        memcpy(reply_header, header, header_len);
+        reply_header_len = header_len;
+    } else if (opt.wire == WIRE_BINARY) {
+        unsigned char h[4] = { 0, 0, (unsigned char)(len >> 8), (unsigned char)len };
+        memcpy(header, h, 4);
+        memcpy(reply_header, h, 4);
+        header_len = reply_header_len = 4;
+    } else {
+        /* Client frame: FIN + binary, MASK bit + length (7 or 16 bits), then the mask key. */
+        size_t k = 0;
+        header[k++] = (char)0x82;
+        if (len < 126) header[k++] = (char)(0x80 | len);
+        else { header[k++] = (char)(0x80 | 126); header[k++] = (char)(len >> 8); header[k++] = (char)len; }
+        memcpy(header + k, WS_MASK, 4);
+        header_len = k + 4;
+        k = 0;
+        reply_header[k++] = (char)0x82;
+        if (len < 126) reply_header[k++] = (char)len;
+        else { reply_header[k++] = 126; reply_header[k++] = (char)(len >> 8); reply_header[k++] = (char)len; }
+        reply_header_len = k;
+    }
     frame_len = header_len + (size_t)opt.size_bytes;
     pattern = malloc(PATTERN_PERIOD + (size_t)opt.size_bytes);
     for (size_t i = 0; i < PATTERN_PERIOD + (size_t)opt.size_bytes; i++) pattern[i] = (char)('a' + i % PATTERN_PERIOD);
@@ -568,6 +734,8 @@ int main(int argc, char **argv) {
     if (epfd < 0) die("epoll_create1: %s", strerror(errno));
 
     connect_all();
+    if (opt.tls) tls_handshake_all();
+    if (opt.wire == WIRE_WS) ws_handshake_all();
     if (opt.idle) run_idle(); else run_load();
     return 0;
 }

@@ -6,8 +6,12 @@
 // chunk go out in a single socket.write of one concatenated Buffer: a write per frame costs ≈ 10×
 // more CPU (see docs/measurements.md).
 //
-// usage: node bench/raw-node-echo.js --port N   (0 picks a port); prints "listening <port>" when ready.
+// usage: node bench/raw-node-echo.js --port N [--tls-cert c.pem --tls-key k.pem]   (0 picks a port);
+// prints "listening <port>" when ready. With a certificate it is the bare `tls` echo server
+// (the TLS baseline of bench/transports.js).
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 
 const NEWLINE = 0x0a;
@@ -125,14 +129,17 @@ function handleConnection(socket) {
   socket.on('error', () => {});
 }
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } } });
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   throw new RangeError(`--port must be an integer in 0..65535, got ${values.port}`);
 }
 
 // noDelay like c-echo: replies must not wait behind Nagle's algorithm.
-const server = net.createServer({ noDelay: true }, handleConnection);
+const server =
+  values['tls-cert'] === undefined
+    ? net.createServer({ noDelay: true }, handleConnection)
+    : tls.createServer({ noDelay: true, cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) }, handleConnection);
 server.listen({ port, host: '127.0.0.1' }, () => {
   process.stdout.write(`listening ${server.address().port}\n`);
 });

@@ -141,7 +141,15 @@ export class Broker {
     // Upstream channels: the client framing and size limits, but no rate limit or auth gate (the
     // broker chose to talk to these nodes).
     const upstreamPolicy = Object.freeze({ ...this.#policy, rateFrames: 0, rateBytes: 0, authRequired: false });
-    this.#upstreams = new Upstreams(o.upstream, { registry: this.#registry, events: this.#hooks, policy: upstreamPolicy, arena: this.#arena, log: this.log });
+    this.#upstreams = new Upstreams(o.upstream, {
+      registry: this.#registry,
+      events: this.#hooks,
+      policy: upstreamPolicy,
+      arena: this.#arena,
+      log: this.log,
+      // NATS services (#12) are reached through the cluster, created just below.
+      dialNats: o.cluster.length === 0 ? undefined : (service, key, timeoutMs, events) => this.#cluster!.openServiceChannel(service, key, timeoutMs, events),
+    });
     if (o.cluster.length > 0) {
       const identity = processClusterIdentity(o.nodeId);
       this.#cluster = new Cluster(

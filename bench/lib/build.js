@@ -20,7 +20,8 @@ export function buildCPrograms(benchDir, programs) {
     const binary = path.join(binDir, name);
     if (!existsSync(binary) || statSync(binary).mtimeMs < statSync(source).mtimeMs) {
       process.stdout.write(`compiling ${path.relative(process.cwd(), source)}\n`);
-      execFileSync('gcc', [...CFLAGS, '-o', binary, source, '-lm'], { stdio: 'inherit' });
+      // loadgen speaks TLS through OpenSSL (Debian: libssl-dev).
+      execFileSync('gcc', [...CFLAGS, '-o', binary, source, '-lm', ...(name === 'loadgen' ? ['-lssl', '-lcrypto'] : [])], { stdio: 'inherit' });
     }
     binaries[name] = binary;
   }

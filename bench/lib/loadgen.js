@@ -17,7 +17,8 @@ function connectTimeoutS(conns) {
  * Runs one load measurement against a server.
  * @param {string} loadgen path of the load generator binary
  * @param {{ port: number, pid: number, conns: number, inflight: number, sizeBytes: number,
- *           warmupS: number, measureS: number }} opts
+ *           warmupS: number, measureS: number, extraArgs?: string[] }} opts
+ *   extraArgs: more load generator flags (`--wire ws`)
  * @returns {Promise<object>} the load generator's JSON result (msgs_per_s, lat_p50_us, …)
  * @throws if the load generator fails or overruns its time bound
  */
@@ -40,6 +41,7 @@ export async function runLoad(loadgen, opts) {
     opts.measureS,
     '--connect-timeout-s',
     connectS,
+    ...(opts.extraArgs ?? []),
   ].map(String);
   const child = new ManagedProcess('loadgen', loadgen, args);
   const boundMs = (connectS + opts.warmupS + opts.measureS + EXIT_SLACK_S) * 1000;
@@ -61,9 +63,20 @@ export async function runLoad(loadgen, opts) {
  */
 export async function holdIdleConnections(loadgen, opts) {
   const connectS = connectTimeoutS(opts.conns);
-  const args = ['--idle', '--port', opts.port, '--conns', opts.conns, '--size', opts.sizeBytes, '--connect-timeout-s', connectS, '--hold-s', opts.holdS].map(
-    String,
-  );
+  const args = [
+    '--idle',
+    '--port',
+    opts.port,
+    '--conns',
+    opts.conns,
+    '--size',
+    opts.sizeBytes,
+    '--connect-timeout-s',
+    connectS,
+    '--hold-s',
+    opts.holdS,
+    ...(opts.extraArgs ?? []),
+  ].map(String);
   // The load generator holds until its stdin closes: if the runner dies without cleaning up, the pipe
   // closes with it and the connections go too.
   const child = new ManagedProcess('loadgen --idle', loadgen, args, { stdinPipe: true });

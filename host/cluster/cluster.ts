@@ -30,6 +30,10 @@ import { decodeControl, encodeControl, groupCountBytes, type ControlMessage, typ
 import { NatsBus, type BusState } from './nats-bus.js';
 import { RemoteMembership, chunkGroupCounts, type RemoteNodeInfo } from './remote-membership.js';
 import { Subjects } from './subjects.js';
+import { OP_HEADER, ServiceChannelTransport, type ServiceChannelHost } from './service-channel.js';
+import type { ConnectEvents } from '../transport/tcp-connect.js';
+import type { Transport } from '../transport/transport.js';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 
 /** What a cluster node is configured with (resolved options). */
 export interface ClusterConfig {
@@ -130,6 +134,10 @@ export class Cluster implements ClusterLink {
   #malformedExample: ClusterMessageError | undefined;
   #stopped = false;
   #ticks = 0;
+  /** Open channels to NATS services, by the token of their subject. */
+  readonly #serviceChannels = new Map<string, ServiceChannelTransport>();
+  #nextChannel = 0;
+  readonly #channelHost: ServiceChannelHost;
 
   constructor(config: ClusterConfig, router: Router, log: Logger, now: () => number = Date.now) {
     this.config = config;
@@ -144,7 +152,14 @@ export class Cluster implements ClusterLink {
       log: this.#log,
       events: {
         onConnected: (first) => this.#onConnected(first),
-        onDisconnected: () => this.#log.warn({ code: 'PB_ERR_CLUSTER_UNREACHABLE' }, 'cluster connection lost: serving local clients, reconnecting'),
+        onDisconnected: () => {
+          this.#log.warn(
+            { code: 'PB_ERR_CLUSTER_UNREACHABLE', serviceChannels: this.#serviceChannels.size },
+            'cluster connection lost: serving local clients, reconnecting',
+          );
+          // Their frames would be lost: end them like a dropped connection (the plugin opens new ones).
+          for (const ch of [...this.#serviceChannels.values()]) ch.lost();
+        },
         onUnreachable: (err) => {
           const e = new ClusterUnreachableError(redact(config.servers), { cause: err });
           this.#log.warn({ code: e.code, err: (err as Error)?.message }, e.message);
@@ -152,12 +167,19 @@ export class Cluster implements ClusterLink {
         onCallbackError: (subject, err) => this.#log.error({ err, subject }, 'cluster message handler failed'),
       },
     });
+    this.#channelHost = {
+      bus: this.#bus,
+      maxFrameBytes: config.maxFrameBytes,
+      forget: (token) => void this.#serviceChannels.delete(token),
+      malformed: (err) => this.#malformed(err),
+    };
   }
 
   /** Starts connecting (in the background: serving never waits for NATS) and the presence timer. */
   start(): void {
     const s = this.subjects;
     const bus = this.#bus;
+    bus.subscribe(s.channels(this.config.nodeId), (m) => this.#onChannelMessage(m));
     bus.subscribe(s.presence, (m) => this.#control(m, 'presence'));
     bus.subscribe(s.members, (m) => this.#control(m, 'members'));
     bus.subscribe(s.bye, (m) => this.#control(m, 'bye'));
@@ -175,6 +197,7 @@ export class Cluster implements ClusterLink {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
+    for (const ch of [...this.#serviceChannels.values()]) ch.destroy();
     this.#publishControl(this.subjects.bye, { t: 'bye', node: this.config.nodeId, epoch: this.epoch });
     await this.#bus.close();
   }
@@ -202,6 +225,48 @@ export class Cluster implements ClusterLink {
   /** The bus, for the NATS-backed upstreams. @internal */
   get bus(): NatsBus {
     return this.#bus;
+  }
+
+  /**
+   * A channel to one member of the NATS service `service` (docs/cluster-services.md), as a
+   * `Transport` for an upstream `Connection`. `events.onConnected` fires when a member accepted.
+   */
+  openServiceChannel(service: string, key: string, timeoutMs: number, events: ConnectEvents): Transport {
+    // The epoch keeps a restarted node's tokens apart from its predecessor's (same node id).
+    const token = `${this.epoch.toString(36)}-${(++this.#nextChannel).toString(36)}`;
+    const ch = new ServiceChannelTransport(
+      this.#channelHost,
+      this.subjects.service(service),
+      this.subjects.channel(this.config.nodeId, token),
+      token,
+      service,
+      key,
+      timeoutMs,
+      events,
+    );
+    this.#serviceChannels.set(token, ch);
+    return ch;
+  }
+
+  /** Open channels to NATS services. */
+  get serviceChannelCount(): number {
+    return this.#serviceChannels.size;
+  }
+
+  #onChannelMessage(msg: Msg): void {
+    const token = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+    const ch = this.#serviceChannels.get(token);
+    if (ch !== undefined) {
+      ch.onMessage(msg);
+      return;
+    }
+    // A channel this node no longer has (closed, or of a previous incarnation): tell the member,
+    // unless the message is a close or a status itself (never answer those: no loops).
+    const h = msg.headers;
+    if (msg.reply === undefined || msg.reply === '' || h?.hasError === true || h?.get(OP_HEADER) === 'close') return;
+    const close = natsHeaders();
+    close.set(OP_HEADER, 'close');
+    this.#bus.publish(msg.reply, new Uint8Array(0), undefined, close);
   }
 
   // ClusterLink ----------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import type { ConnectionRegistry } from '../connection/registry.js';
 import type { FrameError } from '../errors.js';
 import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../limits.js';
 import type { CloseReason } from '../plugin/world.js';
-import { connectTcp } from '../transport/tcp-connect.js';
+import { connectTcp, type ConnectEvents } from '../transport/tcp-connect.js';
+import type { Transport } from '../transport/transport.js';
 import { Balancer, type BalancePolicy, type BalancerOptions, type UpstreamNode } from './balancer.js';
 
 /** One service as configured. */
@@ -40,7 +41,15 @@ export interface UpstreamsDeps {
   readonly balancer?: BalancerOptions;
   /** Clock for ejections, ms. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Opens a channel to a member of a NATS service (`transport: 'nats'`, #12): the cluster's
+   * `openServiceChannel`. Absent without a cluster (config refuses NATS services then).
+   */
+  readonly dialNats?: (service: string, key: string, timeoutMs: number, events: ConnectEvents) => Transport;
 }
+
+/** The one pseudo-node of a NATS service: NATS picks the member, the balancer only tracks ejection. */
+const NATS_NODE: readonly UpstreamNode[] = Object.freeze([Object.freeze({ host: 'nats', port: 0 })]);
 
 /** Close reasons that count against the node: it refused, dropped, broke the framing or went silent. */
 const NODE_FAILURES: ReadonlySet<CloseReason> = new Set(['peer-closed', 'protocol-error', 'heartbeat-timeout']);
@@ -94,6 +103,8 @@ interface UpstreamChannel {
   readonly service: string;
   readonly balancer: Balancer;
   readonly node: number;
+  /** A NATS service's channel: only a failure to find a member counts against the service. */
+  readonly nats: boolean;
   connected: boolean;
 }
 
@@ -107,7 +118,7 @@ export class Upstreams implements ConnectionEvents {
   constructor(services: Readonly<Record<string, UpstreamService>>, deps: UpstreamsDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    for (const [name, svc] of Object.entries(services)) this.#services.set(name, new Balancer(svc.nodes, svc.policy, deps.balancer));
+    for (const [name, svc] of Object.entries(services)) this.#services.set(name, new Balancer(nodesOf(svc), svc.policy, deps.balancer));
     this.#specs = new Map(Object.entries(services));
   }
 
@@ -121,7 +132,7 @@ export class Upstreams implements ConnectionEvents {
     for (const [name, svc] of Object.entries(services)) {
       const same = this.#specs.get(name);
       if (same !== undefined && JSON.stringify(same) === JSON.stringify(svc) && this.#services.has(name)) continue;
-      this.#services.set(name, new Balancer(svc.nodes, svc.policy, this.#deps.balancer));
+      this.#services.set(name, new Balancer(nodesOf(svc), svc.policy, this.#deps.balancer));
     }
     this.#specs = new Map(Object.entries(services));
   }
@@ -141,14 +152,21 @@ export class Upstreams implements ConnectionEvents {
       return 0;
     }
     const { host, port } = balancer.node(node);
+    const nats = this.#specs.get(service)?.transport === 'nats';
+    if (nats && this.#deps.dialNats === undefined) {
+      if (reservedId !== undefined) this.releaseHandle(reservedId);
+      return 0;
+    }
     const id = reservedId ?? this.#deps.registry.allocateId();
-    const entry: UpstreamChannel = { scope, service, balancer, node, connected: false };
-    const transport = connectTcp(host, port, this.#deps.connectTimeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS, {
+    const entry: UpstreamChannel = { scope, service, balancer, node, nats, connected: false };
+    const timeoutMs = this.#deps.connectTimeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS;
+    const events = {
       onConnected: () => {
         entry.connected = true;
         balancer.connected(node);
       },
-    });
+    };
+    const transport = nats ? this.#deps.dialNats!(service, key, timeoutMs, events) : connectTcp(host, port, timeoutMs, events);
     this.#channels.set(id, entry);
     balancer.opened(node);
     const conn = new Connection(id, transport, this, this.#deps.policy, this.#deps.arena);
@@ -232,12 +250,13 @@ export class Upstreams implements ConnectionEvents {
       this.#channels.delete(conn.id);
       entry.scope?.channels.delete(conn.id);
       entry.balancer.closed(entry.node);
-      if (NODE_FAILURES.has(reason)) {
+      // A NATS service's member that vanished leaves the others: only finding none counts.
+      if (NODE_FAILURES.has(reason) && (!entry.nats || !entry.connected)) {
         const ejectedMs = entry.balancer.failed(entry.node, this.#now());
         if (ejectedMs > 0) {
           const { host, port } = entry.balancer.node(entry.node);
           this.#deps.log.warn(
-            { service: entry.service, node: `${host}:${port}`, reason, connected: entry.connected, ejectedMs },
+            { service: entry.service, node: entry.nats ? 'nats' : `${host}:${port}`, reason, connected: entry.connected, ejectedMs },
             entry.connected ? 'upstream node dropped a connection: ejected' : 'upstream node refused a connection: ejected',
           );
         }
@@ -257,4 +276,9 @@ export class Upstreams implements ConnectionEvents {
   onTransportClosed(): void {
     // Upstream connections were never admitted by the listener's caps: nothing to release.
   }
+}
+
+/** The balancer's nodes of a service: its TCP nodes, or the pseudo-node of a NATS service. */
+function nodesOf(svc: UpstreamService): readonly UpstreamNode[] {
+  return svc.transport === 'nats' ? NATS_NODE : svc.nodes;
 }

@@ -5,8 +5,9 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach } from 'vitest';
-import { DecimalDecoder } from '../../host/framing/decimal-decoder.js';
+import { encodeBinaryFrame } from '../../host/framing/binary-encoder.js';
 import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
+import { createDecoder, type FramingName } from '../../host/framing/frame-codec.js';
 
 export class TestClient {
   readonly socket: net.Socket;
@@ -16,9 +17,13 @@ export class TestClient {
   /** Raw bytes received (for tests that look at the exact stream). */
   raw: Buffer[] = [];
 
-  constructor(socket: net.Socket) {
+  readonly #encode: (body: Uint8Array) => Buffer;
+
+  /** @param framing the stream framing both ways (default decimal; `binary` for `?framing=binary` listeners). */
+  constructor(socket: net.Socket, framing: FramingName = 'decimal') {
     this.socket = socket;
-    const decoder = new DecimalDecoder({ onFrame: (b) => this.frames.push(Buffer.from(b)) }, 512 * 1024 * 1024);
+    this.#encode = framing === 'binary' ? encodeBinaryFrame : encodeDecimalFrame;
+    const decoder = createDecoder(framing, { onFrame: (b) => this.frames.push(Buffer.from(b)) }, 512 * 1024 * 1024);
     socket.on('data', (chunk: Buffer) => {
       this.raw.push(chunk);
       const err = decoder.push(chunk);
@@ -43,7 +48,12 @@ export class TestClient {
 
   /** Sends one frame. */
   send(body: string | Uint8Array): void {
-    this.socket.write(encodeDecimalFrame(typeof body === 'string' ? Buffer.from(body) : body));
+    this.socket.write(this.encode(typeof body === 'string' ? Buffer.from(body) : body));
+  }
+
+  /** One frame in this client's framing. */
+  encode(body: Uint8Array): Buffer {
+    return this.#encode(body);
   }
 
   /** Resolves when `count` frames have arrived in total; rejects after `deadlineMs`. */

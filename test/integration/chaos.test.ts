@@ -12,16 +12,25 @@
  * and accepted first, and the hostile ones then misbehave at random points of the well-behaved
  * traffic (when its reply count reaches a threshold): the abuse really interleaves with the echo.
  *
+ * Every listener kind at once (issue #10): the well-behaved connections are spread over tcp://
+ * (decimal), tcp://?framing=binary, ws:// and tls://, and 40 more hostile ones break the binary
+ * framing, the WebSocket protocol (unmasked and oversize frames), upgrade to a wrong path, or send
+ * plain bytes to the TLS port: those are closed (protocol-error) or refused (counted by reason), and
+ * none of the good ones loses or reorders a frame.
+ *
  * Randomness is seeded (CHAOS_SEED to replay; the seed is in every assertion message).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { EventEmitter, once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../host/limits.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, TestClient } from '../helpers/client.js';
 import { ECHO_WASM } from '../helpers/paths.js';
+import { makeTestCert, type TestCert } from '../helpers/tls.js';
+import { clientFrame, connectWs, rawUpgrade, type TestWsClient } from '../helpers/ws-client.js';
 
 const SEED = process.env.CHAOS_SEED !== undefined ? Number(process.env.CHAOS_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const at = `(CHAOS_SEED=${SEED})`;
@@ -102,12 +111,12 @@ async function until(cond: () => boolean, what: string, ms = WAIT_MS): Promise<v
  * hostile one waiting for its turn on a loaded machine) gets a zero-length heartbeat frame from the
  * broker; echoes are never empty here.
  */
-function echoes(c: TestClient): Buffer[] {
+function echoes(c: Good | TestClient): Buffer[] {
   return c.frames.filter((f) => f.length > 0);
 }
 
 /** Resolves once `c` has `n` non-heartbeat frames; rejects after `ms`. */
-async function waitEchoes(c: TestClient, n: number, ms = WAIT_MS): Promise<void> {
+async function waitEchoes(c: Good, n: number, ms = WAIT_MS): Promise<void> {
   const deadline = Date.now() + ms;
   let seen = echoes(c).length;
   while (seen < n) {
@@ -115,6 +124,54 @@ async function waitEchoes(c: TestClient, n: number, ms = WAIT_MS): Promise<void>
     await c.waitFrames(frames + 1, Math.max(1, deadline - Date.now()));
     for (let k = frames; k < c.frames.length; k++) if (c.frames[k].length > 0) seen++;
   }
+}
+
+/** A well-behaved peer on any listener: frames it received, bursts it sends. */
+interface Good {
+  readonly kind: string;
+  readonly frames: Buffer[];
+  readonly closed: boolean;
+  waitFrames(count: number, deadlineMs: number): Promise<unknown>;
+  send(body: string | Buffer): void;
+  /** Sends the bodies as frames: on a stream in one write or split at random points, over WebSocket one message each. */
+  burst(bodies: Buffer[]): Promise<void>;
+  onClose(f: () => void): void;
+}
+
+function streamGood(kind: string, c: TestClient): Good {
+  return {
+    kind,
+    get frames() {
+      return c.frames;
+    },
+    get closed() {
+      return c.closed;
+    },
+    waitFrames: (n, ms) => c.waitFrames(n, ms),
+    send: (b) => c.send(b),
+    async burst(bodies) {
+      const data = Buffer.concat(bodies.map((b) => c.encode(b)));
+      if (int(2) === 0) c.write(data);
+      else await writeInPieces(c.socket, data, range(2, 6));
+    },
+    onClose: (f) => void c.socket.once('close', f),
+  };
+}
+
+function wsGood(c: TestWsClient): Good {
+  return {
+    kind: 'ws',
+    frames: c.messages,
+    get closed() {
+      return c.closed;
+    },
+    waitFrames: (n, ms) => c.waitMessages(n, ms),
+    send: (b) => c.send(b),
+    async burst(bodies) {
+      for (const b of bodies) c.ws.send(b);
+    },
+    onClose: (f) => void c.ws.once('close', f),
+  };
 }
 
 /** Resolves when the socket can take more writes, or is closed (a reset is expected here, not an error). */
@@ -144,8 +201,13 @@ async function writeInPieces(socket: net.Socket, data: Buffer, pieces: number): 
 
 describe('chaos', () => {
   let tb: TestBroker | undefined;
+  let cert: TestCert;
   const sockets: net.Socket[] = [];
-  const clients: TestClient[] = [];
+  const clients: Array<{ close(): void }> = [];
+  beforeAll(() => {
+    cert = makeTestCert();
+  });
+  afterAll(() => cert.remove());
 
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy();
@@ -169,10 +231,47 @@ describe('chaos', () => {
     return c;
   }
 
-  it('answers 50 well-behaved connections exactly once and in order while 200 hostile ones misbehave, closes the protocol breakers, and keeps serving', async () => {
-    tb = await startBroker({ plugin: ECHO_WASM, maxOutboundBytes: MAX_OUTBOUND_BYTES });
+  /** A well-behaved peer on listener `i % 4`: tcp decimal, tcp binary, ws, tls. */
+  async function good(i: number, ports: number[]): Promise<Good> {
+    switch (i % 4) {
+      case 0:
+        return streamGood('tcp', await client(ports[0]));
+      case 1: {
+        const s = net.connect({ host: '127.0.0.1', port: ports[1], noDelay: true });
+        await once(s, 'connect');
+        const c = new TestClient(s, 'binary');
+        clients.push(c);
+        return streamGood('binary', c);
+      }
+      case 2: {
+        const c = await connectWs(`ws://127.0.0.1:${ports[2]}/ws`);
+        clients.push(c);
+        return wsGood(c);
+      }
+      default: {
+        const s = tls.connect({ host: '127.0.0.1', port: ports[3], ca: cert.cert, servername: 'localhost' });
+        await once(s, 'secureConnect');
+        const c = new TestClient(s);
+        clients.push(c);
+        return streamGood('tls', c);
+      }
+    }
+  }
+
+  it('answers 50 well-behaved connections on four listeners exactly once and in order while 240 hostile ones misbehave, closes the protocol breakers, and keeps serving', async () => {
+    tb = await startBroker({
+      plugin: ECHO_WASM,
+      maxOutboundBytes: MAX_OUTBOUND_BYTES,
+      listen: ['tcp://127.0.0.1:0', 'tcp://127.0.0.1:0?framing=binary', 'ws://127.0.0.1:0/ws', 'tls://127.0.0.1:0'],
+      tlsCert: cert.certPath,
+      tlsKey: cert.keyPath,
+      // The bad upgrades and TLS garbage connect first and misbehave later, on a loaded machine
+      // maybe more than the default 10 s later: they must be refused for what they send.
+      handshakeTimeoutMs: 120_000,
+    });
     const broker = tb.broker;
-    const port = tb.port;
+    const ports = broker.listeners.map((l) => l.port);
+    const port = ports[0];
 
     // --- progress of the well-behaved traffic, which paces the hostile connections ----------------
     const TOTAL = GOOD * MESSAGES;
@@ -193,11 +292,15 @@ describe('chaos', () => {
           });
 
     // --- hostile: 200 connections, 70 of which break the protocol ---------------------------------
-    type Code = 'PB_ERR_FRAME_BAD_LENGTH' | 'PB_ERR_FRAME_HEADER_TOO_LONG' | 'PB_ERR_FRAME_TOO_LARGE';
+    type Code = 'PB_ERR_FRAME_BAD_LENGTH' | 'PB_ERR_FRAME_HEADER_TOO_LONG' | 'PB_ERR_FRAME_TOO_LARGE' | 'PB_ERR_WS_PROTOCOL';
     interface Hostile {
       kind: string;
       /** The error code the broker must close it with, or null if it breaks nothing. */
       breaks: Code | null;
+      /** The refusal it must be counted as (it never becomes a connection). */
+      refused?: 'ws-wrong-path' | 'tls-handshake-failed';
+      /** How it connects (default: a raw socket to the decimal tcp:// listener). */
+      dial?: () => Promise<net.Socket>;
       count: number;
       /** Starts when the well-behaved traffic has this share of its replies (so it interleaves). */
       startAt(): number;
@@ -334,22 +437,97 @@ describe('chaos', () => {
           }
         },
       },
+      // --- the other listeners (issue #10) ---
+      {
+        kind: 'binary header above maxFrameBytes',
+        breaks: 'PB_ERR_FRAME_TOO_LARGE',
+        count: 8,
+        startAt: anytime,
+        dial: () => dial(ports[1]),
+        async act(s) {
+          s.resume();
+          const header = Buffer.alloc(4);
+          header.writeUInt32BE(DEFAULT_MAX_FRAME_BYTES + range(1, 1e6));
+          await writeInPieces(s, Buffer.concat([header, bytes(int(2000))]), range(1, 3));
+          await closed(s, 'binary oversize');
+        },
+      },
+      {
+        kind: 'unmasked WebSocket frame',
+        breaks: 'PB_ERR_WS_PROTOCOL',
+        count: 8,
+        startAt: anytime,
+        dial: async () => {
+          const r = await rawUpgrade(ports[2]);
+          sockets.push(r.socket);
+          return r.socket;
+        },
+        async act(s) {
+          s.resume();
+          s.write(clientFrame(0x2, bytes(range(1, 100)), { mask: false }));
+          await closed(s, 'unmasked');
+        },
+      },
+      {
+        kind: 'WebSocket message above maxFrameBytes',
+        breaks: 'PB_ERR_FRAME_TOO_LARGE',
+        count: 8,
+        startAt: anytime,
+        dial: async () => {
+          const r = await rawUpgrade(ports[2]);
+          sockets.push(r.socket);
+          return r.socket;
+        },
+        async act(s) {
+          s.resume();
+          s.write(clientFrame(0x2, bytes(int(1000)), { declaredLength: DEFAULT_MAX_FRAME_BYTES + range(1, 1e6) }));
+          await closed(s, 'ws oversize');
+        },
+      },
+      {
+        kind: 'upgrade to a wrong path',
+        breaks: null,
+        refused: 'ws-wrong-path',
+        count: 8,
+        startAt: anytime,
+        dial: () => dial(ports[2]),
+        async act(s) {
+          s.resume();
+          s.write(
+            `GET /nope-${int(100)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          );
+          await closed(s, 'wrong path');
+        },
+      },
+      {
+        kind: 'plain bytes to the TLS port',
+        breaks: null,
+        refused: 'tls-handshake-failed',
+        count: 8,
+        startAt: anytime,
+        dial: () => dial(ports[3]),
+        async act(s) {
+          s.resume();
+          await writeInPieces(s, Buffer.concat([Buffer.from('5\nhello'), bytes(range(1, 500))]), range(1, 3));
+          await closed(s, 'plain to tls');
+        },
+      },
     ];
-    expect(hostile.reduce((n, h) => n + h.count, 0)).toBe(200);
+    expect(hostile.reduce((n, h) => n + h.count, 0)).toBe(240);
     const breakers = hostile.filter((h) => h.breaks !== null);
     const expectedProtocolErrors = breakers.reduce((n, h) => n + h.count, 0);
     const disconnecting = hostile.filter((h) => h.kind.includes('disconnect')).reduce((n, h) => n + h.count, 0);
 
     // --- connect all 250, and let the broker accept them, before any traffic ----------------------
-    const good = await Promise.all(Array.from({ length: GOOD }, () => client(port)));
-    const hostileSockets = await Promise.all(hostile.map((h) => Promise.all(Array.from({ length: h.count }, () => dial(port)))));
-    await until(() => broker.stats().accepted >= GOOD + 200, 'all 250 connections accepted');
+    const goods = await Promise.all(Array.from({ length: GOOD }, (_, i) => good(i, ports)));
+    const hostileSockets = await Promise.all(hostile.map((h) => Promise.all(Array.from({ length: h.count }, () => (h.dial ?? (() => dial(port)))()))));
+    await until(() => broker.stats().accepted >= GOOD + 240, 'all 290 connections accepted');
     const goodClosedEarly: number[] = [];
-    good.forEach((c, i) => c.socket.once('close', () => goodClosedEarly.push(i)));
+    goods.forEach((c, i) => c.onClose(() => goodClosedEarly.push(i)));
 
     // --- well-behaved: 200 sequence-numbered frames each, pipelined in bursts of 20 ---------------
-    const sent: Buffer[][] = good.map(() => []);
-    const runGood = async (c: TestClient, i: number): Promise<void> => {
+    const sent: Buffer[][] = goods.map(() => []);
+    const runGood = async (c: Good, i: number): Promise<void> => {
       for (let seq = 0; seq < MESSAGES; seq += BURST) {
         const burst: Buffer[] = [];
         for (let k = seq; k < seq + BURST; k++) {
@@ -357,10 +535,7 @@ describe('chaos', () => {
           burst.push(Buffer.concat([Buffer.from(`good ${i} seq ${k} `), bytes(int(4) === 0 ? range(200, 3000) : int(64))]));
         }
         sent[i].push(...burst);
-        const data = Buffer.concat(burst.map((b) => encodeDecimalFrame(b)));
-        // Half of the bursts leave in one write, the others split at random points.
-        if (int(2) === 0) c.write(data);
-        else await writeInPieces(c.socket, data, range(2, 6));
+        await c.burst(burst);
         await waitEchoes(c, sent[i].length);
         replies += BURST;
         progress.emit('reply');
@@ -369,7 +544,7 @@ describe('chaos', () => {
 
     // Everything at once: the echo traffic, and each hostile connection at its point of it.
     await Promise.all([
-      Promise.all(good.map((c, i) => runGood(c, i))).then(() => {
+      Promise.all(goods.map((c, i) => runGood(c, i))).then(() => {
         goodDone = true;
       }),
       ...hostile.flatMap((h, k) => hostileSockets[k].map((s, n) => reached(h.startAt()).then(() => h.act(s, n)))),
@@ -377,20 +552,20 @@ describe('chaos', () => {
 
     // Every good connection got every reply, once, in order, and is still open. A sentinel frame
     // flushes out anything that would have come after the last burst (a duplicate, a stray frame).
-    good.forEach((c) => c.send('sentinel'));
-    await Promise.all(good.map((c) => waitEchoes(c, MESSAGES + 1)));
+    goods.forEach((c) => c.send('sentinel'));
+    await Promise.all(goods.map((c) => waitEchoes(c, MESSAGES + 1)));
     expect(goodClosedEarly, `well-behaved connections closed ${at}`).toEqual([]);
-    good.forEach((c, i) => {
+    goods.forEach((c, i) => {
       const got = echoes(c);
-      expect(got.length, `client ${i} frame count ${at}`).toBe(MESSAGES + 1);
+      expect(got.length, `client ${i} (${c.kind}) frame count ${at}`).toBe(MESSAGES + 1);
       const mismatch = sent[i].findIndex((b, k) => !b.equals(got[k]));
-      expect(mismatch, `client ${i}: first reply that differs from what it sent ${at}`).toBe(-1);
+      expect(mismatch, `client ${i} (${c.kind}): first reply that differs from what it sent ${at}`).toBe(-1);
       expect(got[MESSAGES].toString()).toBe('sentinel');
       expect(c.closed).toBe(false);
     });
 
     // The protocol breakers, and only they, were closed with protocol-error, each logged once with its code.
-    for (const code of ['PB_ERR_FRAME_BAD_LENGTH', 'PB_ERR_FRAME_HEADER_TOO_LONG', 'PB_ERR_FRAME_TOO_LARGE'] as const) {
+    for (const code of ['PB_ERR_FRAME_BAD_LENGTH', 'PB_ERR_FRAME_HEADER_TOO_LONG', 'PB_ERR_FRAME_TOO_LARGE', 'PB_ERR_WS_PROTOCOL'] as const) {
       const want = breakers.filter((h) => h.breaks === code).reduce((n, h) => n + h.count, 0);
       const lines = tb.logs.filter((l) => l.code === code);
       expect(lines, `${code} log lines ${at}`).toHaveLength(want);
@@ -409,6 +584,10 @@ describe('chaos', () => {
       'peer-closed': disconnecting,
       ...(slow > 0 ? { 'slow-consumer': slow } : {}),
     });
+    // The bad upgrades and the plain bytes to TLS never became connections: refused, by reason.
+    for (const reason of ['ws-wrong-path', 'tls-handshake-failed'] as const) {
+      expect(stats.refused[reason], `${reason} refusals ${at}`).toBe(hostile.filter((h) => h.refused === reason).reduce((n, h) => n + h.count, 0));
+    }
     const stillOpen = GOOD + countOf('half-frame, then silence') + countOf('flood that never reads') + countOf('flood past the outbound limit') - slow;
     expect(stats.live, `live connections ${at}`).toBe(stillOpen);
     // Half-frames followed by silence are not a protocol error: the broker keeps waiting for the rest.
@@ -425,5 +604,5 @@ describe('chaos', () => {
     expect((await fresh.readFrame(WAIT_MS)).toString()).toBe('still serving');
     expect(broker.pluginHealth).toBe('ok');
     expect(broker.stats().pluginTraps).toBe(0);
-  }, 30_000);
+  }, 60_000);
 });

@@ -188,11 +188,18 @@ describe.each(ISOLATIONS)('upstreams, $isolation isolation', ({ isolation }) => 
     const chs = [await openCh(c), await openCh(c), await openCh(c), await openCh(c)];
     const onN2 = [chs[1], chs[3]];
     for (const ch of chs) await nodeOf(c, ch);
+    const droppedAt = Date.now();
     nodes[1].dropAll();
     const ended = [await broken(c), await broken(c)];
     expect(ended.map((b) => b.ch).sort()).toEqual(onN2.sort());
     expect(ended.every((b) => b.reason === 'peer-closed')).toBe(true);
-    for (let i = 0; i < 3; i++) expect(await nodeOf(c, await openCh(c))).toBe('n1');
+    // n2 still listens: only its ejection keeps new channels off it. The first ejection lasts at least
+    // 50 ms (100 ms with jitter in [½, 1]); on a loaded machine it may be over before the loop ends,
+    // so an answer from n2 is only wrong before that.
+    for (let i = 0; i < 3; i++) {
+      const owner = await nodeOf(c, await openCh(c));
+      if (owner !== 'n1') expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(50);
+    }
     expect(await ask(c, chs[0], 'still')).toBe('n1:still');
   });
 

@@ -9,7 +9,8 @@
 //   sends a client's frames on one of them, in order.
 // - From a logic node: `A <msg-id> <client> <body>` acknowledges a message and sends `body` to the
 //   client; `P <client> <body>` pushes to one client; `B <body>` goes to every logged-in client
-//   through the group.
+//   through the group; `U <name> <body>` pushes to the user <name> through its own group
+//   `user:<name>`, so it reaches the client on whichever node of a cluster it is connected (#12).
 // - A message stays in flight on its upstream channel until acknowledged. When a node fails, its
 //   channels end (onBroken): the gateway opens new ones (the broker has ejected the failed node,
 //   so they reach a survivor) and resends every message the failed node had not acknowledged.
@@ -154,6 +155,8 @@ class Gateway extends Plugin {
     channel.authenticate();
     this.names.set(channel.id, name);
     this.players.join(channel);
+    // A group of its own: reachable by name from any node of a cluster (docs/cluster.md).
+    new Group("user:" + name).join(channel);
     channel.sendString("welcome " + name);
   }
 
@@ -186,6 +189,13 @@ class Gateway extends Plugin {
     let kind = payload[0];
     if (kind == 0x42) { // B <body>
       this.players.send(payload.subarray(2));
+      return;
+    }
+    if (kind == 0x55) { // U <name> <body>
+      let end = spaceAfter(payload, 2);
+      if (end < 0) return;
+      let name = String.UTF8.decode(payload.buffer.slice(payload.byteOffset + 2, payload.byteOffset + end));
+      new Group("user:" + name).send(payload.subarray(end + 1));
       return;
     }
     if (kind == 0x50) { // P <client> <body>
