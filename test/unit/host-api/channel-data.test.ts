@@ -62,7 +62,8 @@ describe('channel data on the I/O thread (inline isolation)', () => {
 });
 
 describe('channel data in a plugin worker (the mirror)', () => {
-  const recorder = (): EffectRecorder => new EffectRecorder({ maxFrameBytes: 64, maxOutboundBytes: 1000, timed: false, upstreamServices: [], maxChannelDataBytes: 8 });
+  const recorder = (): EffectRecorder =>
+    new EffectRecorder({ maxFrameBytes: 64, maxOutboundBytes: 1000, timed: false, upstreamServices: [], maxChannelDataBytes: 8 });
 
   it('answers get from the mirror at once and records each set as an effect', () => {
     const r = recorder();
