@@ -11,6 +11,7 @@ import { sweepHeartbeats, sweepIntervalMs, type HeartbeatPolicy } from './connec
 import { ConnectionRegistry } from './connection/registry.js';
 import { OutboundArena } from './connection/outbound-arena.js';
 import { CLOSE_LINGER_MS } from './limits.js';
+import { ChannelDataStore } from './host-api/channel-data.js';
 import { createBrokerHostImports } from './host-api/host-imports.js';
 import { createLogger } from './log.js';
 import { loadPlugin } from './plugin/load/loader.js';
@@ -77,6 +78,8 @@ export class Broker {
   readonly #registry = new ConnectionRegistry();
   readonly #router = new Router(this.#registry);
   readonly #arena = new OutboundArena();
+  /** What plugins stored with `channel-set-data`: outlives every runtime (traps, hot swaps), dies with each channel. */
+  readonly #channelData = new ChannelDataStore();
   /** Timers of each plugin runtime (the running one, and one being swapped in or out). */
   readonly #timerTables = new Map<PluginRuntime, TimerTable>();
   /** Upstream channels of each plugin runtime, likewise. */
@@ -490,8 +493,17 @@ export class Broker {
     const router = this.#router;
     runtime = await createRuntime(this.options.isolation, {
       spec,
-      imports: createBrokerHostImports({ router, logger: log, timers, upstreams: upstreamScope, maxFrameBytes: this.options.maxFrameBytes, timed: spec.timed }),
-      services: createRuntimeServices({ router, timers, upstreams: upstreamScope, cluster: this.#cluster }),
+      imports: createBrokerHostImports({
+        router,
+        logger: log,
+        timers,
+        upstreams: upstreamScope,
+        maxFrameBytes: this.options.maxFrameBytes,
+        timed: spec.timed,
+        channelData: this.#channelData,
+        maxChannelDataBytes: this.options.channelDataMaxBytes,
+      }),
+      services: createRuntimeServices({ router, timers, upstreams: upstreamScope, cluster: this.#cluster, channelData: this.#channelData }),
       config: this.options.pluginConfig,
       log,
       owner: this.#hooks,
@@ -499,6 +511,7 @@ export class Broker {
       callBudgetMs: this.options.pluginCallBudgetMs,
       maxFrameBytes: this.options.maxFrameBytes,
       maxOutboundBytes: this.options.maxOutboundBytes,
+      maxChannelDataBytes: this.options.channelDataMaxBytes,
       callTimings: this.#callTimings,
     });
     this.#timerTables.set(runtime, timers);
@@ -583,7 +596,15 @@ export class Broker {
         this.#closeSummary[reason] = (this.#closeSummary[reason] ?? 0) + 1;
       }
       this.log.debug({ connId: conn.id, remote: conn.remote, reason }, 'connection closed');
-      if (notifyPlugin) this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
+      if (!notifyPlugin) {
+        this.#channelData.delete(conn.id);
+        return;
+      }
+      this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
+      // Channel data stays readable during handle-broken (inline: delivered by now, or at the end
+      // of the call running, which is this same turn); worker isolation reads its own mirror.
+      const id = conn.id;
+      queueMicrotask(() => this.#channelData.delete(id));
     },
     onTransportClosed: (conn) => {
       // Admission is released by the listener when the socket closes (accept-gate.ts), so upstream

@@ -14,6 +14,10 @@ export const MAX_FRAME_BYTES_CEILING = 256 * 1024 * 1024;
 export const MAX_LENGTH_DIGITS = 10;
 /** Bytes queued for one peer (unsent by the kernel plus pending) before `channel-send` returns false (8 MiB). */
 export const DEFAULT_MAX_OUTBOUND_BYTES = 8 * 1024 * 1024;
+/** Bytes of channel data (`channel-set-data`) a plugin may keep per channel (`--channel-data-max-bytes`). */
+export const DEFAULT_CHANNEL_DATA_MAX_BYTES = 4096;
+/** Ceiling of `--channel-data-max-bytes` (1 MiB): the data of every channel lives in the broker's heap. */
+export const CHANNEL_DATA_MAX_BYTES_CEILING = 1024 * 1024;
 /** Listen backlog: sized for reconnect bursts (the original broker's backlog of 5 stalled 50 connects). */
 export const DEFAULT_LISTEN_BACKLOG = 4096;
 /** How long a drain (SIGTERM, `stop()`) lets outbound queues flush before closing every channel. */

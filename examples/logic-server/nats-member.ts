@@ -10,6 +10,8 @@ import { connect, createInbox, headers, type Msg, type MsgHdrs, type NatsConnect
 export interface MemberChannel {
   /** The open request's key (`upstream-open(service, key)`). */
   readonly key: string;
+  /** The subject where this member takes the channel's frames (the accept's reply-to). */
+  readonly subject: string;
   /** Sends one frame to the broker (false once the channel is closed). */
   send(body: Uint8Array | string): boolean;
   /** Closes the channel (the broker's plugin gets `handle-broken(peer-closed)`). */
@@ -87,6 +89,7 @@ export async function serveNatsService(opts: NatsMemberOptions, handlers: Member
       const entry = { ch: undefined as unknown as MemberChannel, brokerSubject, mySubject, closed: false };
       entry.ch = {
         key: new TextDecoder().decode(msg.data),
+        subject: mySubject,
         send(body) {
           if (entry.closed) return false;
           // Our subject as reply-to: if the broker's node is gone, NATS answers 503 there.

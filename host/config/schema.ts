@@ -20,6 +20,8 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
+  DEFAULT_CHANNEL_DATA_MAX_BYTES,
+  CHANNEL_DATA_MAX_BYTES_CEILING,
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PLUGIN_CALL_BUDGET_MS,
   DEFAULT_PLUGIN_MEMORY_MAX_MB,
@@ -291,6 +293,13 @@ export const OPTION_SHAPE = {
     help: 'bytes that may queue for one peer before channel-send returns false',
     default: DEFAULT_MAX_OUTBOUND_BYTES,
     defaultHelp: `${DEFAULT_MAX_OUTBOUND_BYTES}, or twice --max-frame-bytes if larger`,
+    reload: 'restart',
+  }),
+  /** Bytes of channel data (`channel-set-data`) the broker keeps per channel; larger sets return false. Default 4096. */
+  channelDataMaxBytes: optional(int(0, CHANNEL_DATA_MAX_BYTES_CEILING), {
+    arg: '<n>',
+    help: 'bytes of channel data (channel-set-data) the broker keeps per channel; a larger set returns false',
+    default: DEFAULT_CHANNEL_DATA_MAX_BYTES,
     reload: 'restart',
   }),
   /** Send a heartbeat after this much inbound silence, ms; 0 disables. Default 15000. */

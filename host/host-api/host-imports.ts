@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Router } from '../routing/router.js';
 import type { TimerTable } from '../routing/timers.js';
 import type { UpstreamScope } from '../routing/upstreams.js';
+import type { ChannelDataStore } from './channel-data.js';
 import { createGroupsInterface, routerGroupsTarget, type GroupsInterface } from './groups.js';
 import { createHostInterface, routerHostTarget, type HostInterface } from './host.js';
 import { createTimersInterface, tableTimersTarget, type TimersInterface } from './timers.js';
@@ -38,13 +39,17 @@ export interface BrokerHostDeps {
   readonly maxFrameBytes: number;
   /** Whether the plugin exports `handle-timer`. */
   readonly timed: boolean;
+  /** The broker's channel data (it outlives the runtime: a hot swap hands it to the next). */
+  readonly channelData: ChannelDataStore;
+  /** Largest channel data per channel, in bytes (`--channel-data-max-bytes`). */
+  readonly maxChannelDataBytes: number;
 }
 
 /** Builds the host imports of one plugin runtime on the I/O thread. */
 export function createBrokerHostImports(deps: BrokerHostDeps): HostImports {
-  const limits = { maxFrameBytes: deps.maxFrameBytes };
+  const limits = { maxFrameBytes: deps.maxFrameBytes, maxChannelDataBytes: deps.maxChannelDataBytes };
   return {
-    host: createHostInterface(routerHostTarget(deps.router, deps.logger), limits),
+    host: createHostInterface(routerHostTarget(deps.router, deps.logger, deps.channelData), limits),
     groups: createGroupsInterface(routerGroupsTarget(deps.router), limits),
     timers: createTimersInterface(tableTimersTarget(deps.timers), { timed: deps.timed }),
     upstreams: createUpstreamsInterface(scopeUpstreamsTarget(deps.upstreams)),

@@ -19,7 +19,15 @@ export const WIT_WORLD = 'plugin';
 /** Core import module of the `host` interface. */
 export const HOST_IMPORT_MODULE = `plugbroker:plugin/host@${WIT_VERSION}`;
 /** Functions of the `host` interface. */
-export const HOST_FUNCTIONS: readonly string[] = ['channel-send', 'channel-close', 'channel-authenticate', 'log', 'now-ms'];
+export const HOST_FUNCTIONS: readonly string[] = [
+  'channel-send',
+  'channel-close',
+  'channel-authenticate',
+  'log',
+  'now-ms',
+  'channel-set-data',
+  'channel-get-data',
+];
 /** Functions the world exports (WIT names). */
 export const WORLD_EXPORTS: readonly string[] = ['start', 'stop', 'handle-connect', 'handle-msg', 'handle-broken'];
 /** World of plugins that can carry their state across a hot swap: `plugin` plus the two below. */

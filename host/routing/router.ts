@@ -52,6 +52,11 @@ export class Router {
     return conn !== undefined && conn.send(src, start, end);
   }
 
+  /** Whether `channel` is a connection that has not ended (it may be closing). */
+  knows(channel: number): boolean {
+    return this.#registry.get(channel) !== undefined;
+  }
+
   /** Bytes queued for `channel`'s peer and not yet taken by the kernel; 0 when it is unknown or no longer live. */
   outboundBytes(channel: number): number {
     const conn = this.#registry.get(channel);

@@ -126,6 +126,10 @@ export class WsTransport implements Transport {
 
   end(reason: CloseReason = 'closed-by-plugin'): void {
     this.#ws.close(closeCodeFor(reason), reason);
+    // The closing handshake needs the peer's close frame read: a socket paused by `pause` (the
+    // connection stops reading as it closes) would hold the socket open until the close linger.
+    // Messages that still arrive are dropped by the connection, which no longer reads.
+    this.#ws.resume();
   }
 
   destroy(): void {

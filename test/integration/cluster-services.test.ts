@@ -6,6 +6,7 @@
  * queue group spreading channels, close from either side, no member at all, a member that
  * vanishes, NATS going away. Both isolation modes.
  */
+import { connect, RequestError } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serveNatsService, type MemberChannel, type NatsMember } from '../../examples/logic-server/nats-member.js';
 import { CLOSE_REASONS } from '../../host/plugin/world.js';
@@ -63,6 +64,28 @@ async function echoMember(
   );
   // (Object.assign would copy a getter's value once: the counter stays in `state`.)
   return Object.assign(m, { keys, frames, live, state });
+}
+
+/**
+ * Resolves once the NATS server has dropped the subscription behind `subject` (a request there
+ * comes back as "no responders"). A killed client's socket closes before the server has processed
+ * it: until then a publish to its subject is still routed to it and lost without a 503.
+ */
+async function untilNobodyServes(url: string, subject: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    await waitUntil(
+      () =>
+        nc.request(subject, new Uint8Array(0), { timeout: 500 }).then(
+          () => false,
+          (err: unknown) => err instanceof RequestError && err.isNoResponders(),
+        ),
+      20_000,
+      () => `NATS to drop the subscription of ${subject}`,
+    );
+  } finally {
+    await nc.close();
+  }
 }
 
 describe.each(ISOLATIONS)('NATS services, $isolation isolation', ({ isolation }) => {
@@ -185,8 +208,11 @@ describe.each(ISOLATIONS)('NATS services, $isolation isolation', ({ isolation })
     expect((await c.readFrame()).toString()).toBe('m1:x');
     const m2 = await echoMember(nats.url, 'm2');
     members.push(m2);
+    const [dead] = [...m1.live];
     await m1.kill(); // a crash: it says nothing to the broker
-    // The broker finds out from NATS's no-responders answer to its next publish (a frame, or a heartbeat).
+    // The broker finds out from NATS's no-responders answer to its next publish (a frame, or a
+    // heartbeat) once the server has noticed the crash: wait for that, not for a clock.
+    await untilNobodyServes(nats.url, dead.subject);
     expect(await send(c, ch, 'anyone?')).toBe(1);
     expect(await broken(c)).toEqual({ ch, reason: 'peer-closed' });
     const next = await openCh(c);

@@ -57,9 +57,11 @@ async function startRuntime(isolation: 'inline' | 'worker'): Promise<{ rt: Plugi
         },
         close() {},
         authenticate: () => true,
+        setData: () => false,
+        getData: () => undefined,
         log() {},
       },
-      { maxFrameBytes: 1 << 20 },
+      { maxFrameBytes: 1 << 20, maxChannelDataBytes: 4096 },
     ),
     groups: createGroupsInterface({ join: () => false, leave: () => false, send: none, size: none }, { maxFrameBytes: 1 << 20 }),
     timers: createTimersInterface(tableTimersTarget(table), { timed: spec.timed }),
@@ -68,6 +70,7 @@ async function startRuntime(isolation: 'inline' | 'worker'): Promise<{ rt: Plugi
   const services: RuntimeServices = {
     resetInstanceState: () => table.clear(),
     groupMemberships: () => [],
+    channelData: () => [],
     upstreamServices: [],
     reserveUpstreamHandle: none,
     releaseUpstreamHandle() {},
@@ -93,6 +96,7 @@ async function startRuntime(isolation: 'inline' | 'worker'): Promise<{ rt: Plugi
     owner,
     failurePolicy: 'reload',
     callBudgetMs: 5000,
+    maxChannelDataBytes: 4096,
     maxFrameBytes: 1 << 20,
     maxOutboundBytes: 8 << 20,
   });

@@ -53,6 +53,7 @@ describe('option schema', () => {
       isolation: 'worker',
       pluginCallBudgetMs: 1,
       pluginCallFuel: 0,
+      channelDataMaxBytes: 4096,
       pluginMemoryMaxMb: 1,
       onPluginFailure: 'close',
       host: 'h',

@@ -67,6 +67,7 @@ describe('resolveOptions', () => {
         onPluginFailure: 'reload',
         pluginCallBudgetMs: 1000,
         pluginMemoryMaxMb: 64,
+        channelDataMaxBytes: 4096,
         upstream: {},
         cluster: [],
         nodeId: defaultNodeId(),

@@ -32,6 +32,13 @@ export function buildImports(imports: HostImports, mem: PluginMemory): WebAssemb
       'now-ms'(): bigint {
         return host.nowMs();
       },
+      'channel-set-data'(channel: number, ptr: number, len: number): number {
+        const p = ptr >>> 0;
+        return host.channelSetData(channel >>> 0, mem.bytes(p, len >>> 0), p, p + (len >>> 0)) ? 1 : 0;
+      },
+      'channel-get-data'(channel: number, retptr: number): void {
+        mem.returnList(retptr >>> 0, host.channelGetData(channel >>> 0));
+      },
     },
     // Group names, service names and keys are read with one byte of slack past their limit, so that
     // the host API refuses a name that is too long instead of cutting it.

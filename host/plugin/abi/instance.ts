@@ -53,7 +53,7 @@ export class PluginInstance {
     this.#mem = new PluginMemory(spec.stringEncoding);
     const instance = new WebAssembly.Instance(spec.module, buildImports(host, this.#mem));
     this.#exports = instance.exports as unknown as CoreExports;
-    this.#mem.bind(this.#exports.memory);
+    this.#mem.bind(this.#exports.memory, this.#exports.cabi_realloc);
     this.#realloc = this.#exports.cabi_realloc;
     this.#handleMsg = this.#exports['handle-msg'];
     this.#hasPostStart = spec.hasPostStart;

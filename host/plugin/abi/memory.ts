@@ -18,14 +18,17 @@ export class PluginMemory {
   #buf: Buffer = Buffer.alloc(0);
   #u8: Uint8Array = new Uint8Array(0);
   readonly #encoding: 'utf8' | 'utf16';
+  /** The instance's `cabi_realloc`, for lists the host returns (`channel-get-data`). */
+  #realloc: ((oldPtr: number, oldSize: number, align: number, newSize: number) => number) | undefined;
 
   constructor(encoding: Exclude<StringEncoding, 'latin1+utf16'>) {
     this.#encoding = encoding;
   }
 
-  /** Attaches the instance's exported memory (imports are built before the instance exists). */
-  bind(memory: WebAssembly.Memory): void {
+  /** Attaches the instance's exported memory and `cabi_realloc` (imports are built before the instance exists). */
+  bind(memory: WebAssembly.Memory, realloc?: (oldPtr: number, oldSize: number, align: number, newSize: number) => number): void {
     this.#memory = memory;
+    this.#realloc = realloc;
     this.#buf = Buffer.from(memory.buffer);
     this.#u8 = new Uint8Array(memory.buffer);
   }
@@ -72,6 +75,25 @@ export class PluginMemory {
     if ((ptr & 1) !== 0) throw new PluginBadPointerError(ptr, len * 2, this.#buf.length);
     const buf = this.range(ptr, len * 2);
     return utf16Decoder.decode(buf.subarray(ptr, ptr + Math.min(len * 2, maxBytes * 2)));
+  }
+
+  /**
+   * Returns `data` as a `list<u8>` through the return area at `retptr` (canonical ABI, "Host calls
+   * that return a list" in wit/plugin.wit): the bytes are copied into a block the plugin's
+   * `cabi_realloc(0, 0, 1, len)` hands out (also for length 0), its pointer written at `retptr`
+   * and the length at `retptr + 4`. Hand-written: `channel-get-data` is a per-frame call (≤ 100 ns, #13).
+   * @throws {PluginBadPointerError} for a return area or block outside memory, or a return area not 4-aligned.
+   */
+  returnList(retptr: number, data: Uint8Array): void {
+    if ((retptr & 3) !== 0) throw new PluginBadPointerError(retptr, 8, this.#buf.length);
+    const len = data.length;
+    const ptr = this.#realloc!(0, 0, 1, len) >>> 0;
+    // cabi_realloc may have grown the memory: `range` re-reads the buffer when needed.
+    const buf = this.range(ptr, len);
+    if (len > 0) buf.set(data, ptr);
+    const ret = this.range(retptr, 8);
+    ret.writeUInt32LE(ptr, retptr);
+    ret.writeUInt32LE(len, retptr + 4);
   }
 
   /** Little-endian u32 at `ptr`. */

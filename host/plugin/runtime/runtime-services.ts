@@ -3,6 +3,7 @@
  * (`HostImports`). Inline isolation only resets per-instance state; worker isolation also seeds its
  * group mirror, hands out reserved upstream handles and opens upstreams under them.
  */
+import type { ChannelDataStore } from '../../host-api/channel-data.js';
 import type { RemoteSizeFeed } from '../../cluster/cluster.js';
 import type { Router } from '../../routing/router.js';
 import type { TimerTable } from '../../routing/timers.js';
@@ -13,6 +14,8 @@ export interface RuntimeServices {
   resetInstanceState(): void;
   /** Every non-empty group and its members: seeds a fresh worker's membership mirror. */
   groupMemberships(): Iterable<readonly [string, ReadonlySet<number>]>;
+  /** Every channel with data and its data (`channel-set-data`): seeds a fresh worker's data mirror. */
+  channelData(): Iterable<readonly [number, Uint8Array]>;
   /** The configured upstream service names (a worker refuses others itself). */
   readonly upstreamServices: readonly string[];
   /** A channel handle set aside for a worker's `upstream-open`. */
@@ -45,11 +48,13 @@ export interface RuntimeServicesDeps {
   readonly upstreams: UpstreamScope;
   /** The cluster this broker is a node of, if any (#12). */
   readonly cluster?: { openRemoteSizeFeed(): RemoteSizeFeed };
+  /** The broker's channel data. */
+  readonly channelData: ChannelDataStore;
 }
 
 /** Builds the services of one plugin runtime over the broker's router and the runtime's timers and upstream scope. */
 export function createRuntimeServices(deps: RuntimeServicesDeps): RuntimeServices {
-  const { router, timers, upstreams, cluster } = deps;
+  const { router, timers, upstreams, cluster, channelData } = deps;
   return {
     openRemoteSizeFeed: cluster === undefined ? undefined : () => cluster.openRemoteSizeFeed(),
     resetInstanceState() {
@@ -57,6 +62,7 @@ export function createRuntimeServices(deps: RuntimeServicesDeps): RuntimeService
       upstreams.closeAll();
     },
     groupMemberships: () => router.groupMemberships(),
+    channelData: () => channelData.entries(),
     upstreamServices: upstreams.services,
     reserveUpstreamHandle: () => upstreams.reserveHandle(),
     releaseUpstreamHandle: (handle) => upstreams.releaseHandle(handle),

@@ -59,6 +59,8 @@ export interface RuntimeOptions {
   readonly maxFrameBytes: number;
   /** Bytes that may queue for one peer before `channel-send` returns false (checked in the worker too). */
   readonly maxOutboundBytes: number;
+  /** Largest channel data per channel (`--channel-data-max-bytes`; checked in the worker too). */
+  readonly maxChannelDataBytes: number;
   /** Where sampled call durations go (metrics, #11); absent: calls are not timed. */
   readonly callTimings?: CallTimings;
 }

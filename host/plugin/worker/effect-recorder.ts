@@ -20,6 +20,12 @@
  *   and by every firing: a firing is delivered only while its arming is the token's current one,
  *   so a firing that crossed a `timer-cancel` (which returned true) or a re-arm on its way here is
  *   dropped, and a one-shot re-armed as it fired keeps its entry and fires once, for the new arm.
+ * - channel data (`channel-set-data`/`channel-get-data`): `channel-get-data` is answered at once
+ *   from a mirror of the data, which the instance's own sets update (each set is also an
+ *   `EFFECT_SET_DATA`, applied to the broker's store) and which is seeded from the broker's store
+ *   (`CALL_DATA_MIRROR`) when a fresh instance starts after a trap or a swap, before its resumed
+ *   `handle-connect`s. A set is refused for a channel the instance does not know or whose
+ *   `handle-broken` is running; the data stays readable until that `handle-broken` has returned.
  * - `upstreams`: `upstream-open` takes a channel handle from a pool the I/O thread reserved for it
  *   (refilled with every batch) and records the open; an empty pool or an unknown service answers 0.
  */
@@ -41,11 +47,13 @@ import {
   EFFECT_LOG,
   EFFECT_OVERFLOW,
   EFFECT_SEND,
+  EFFECT_SET_DATA,
   EFFECT_TIMER_CANCEL,
   EFFECT_TIMER_SET,
   EFFECT_UPSTREAM_OPEN,
   RecordWriter,
   encodeNamed,
+  forEachChannelData,
   forEachMembership,
 } from './worker-protocol.js';
 
@@ -58,6 +66,8 @@ export interface RecorderOptions {
   readonly timed: boolean;
   /** Configured upstream service names. */
   readonly upstreamServices: readonly string[];
+  /** Largest channel data per channel (`--channel-data-max-bytes`). */
+  readonly maxChannelDataBytes: number;
 }
 
 /** The worker's host imports and the mirrors they answer from. */
@@ -68,6 +78,8 @@ export class EffectRecorder {
   readonly effects = new RecordWriter();
   /** Channels this instance knows: true while live, false once closing (refused or closed by the plugin). */
   readonly #channels = new Map<number, boolean>();
+  /** Channel data: the broker's copy as seeded, plus this instance's own sets. */
+  readonly #data = new Map<number, Uint8Array>();
   /** Memberships this instance made (or was seeded with). */
   readonly #groups = new GroupIndex();
   /** Timers this instance armed: token → its current arming. */
@@ -93,7 +105,8 @@ export class EffectRecorder {
     const armed = this.#armed;
     const queued = this.#queued;
     const maxOutboundBytes = opts.maxOutboundBytes;
-    const limits = { maxFrameBytes: opts.maxFrameBytes };
+    const data = this.#data;
+    const limits = { maxFrameBytes: opts.maxFrameBytes, maxChannelDataBytes: opts.maxChannelDataBytes };
     this.imports = {
       host: createHostInterface(
         {
@@ -124,6 +137,15 @@ export class EffectRecorder {
             return true;
           },
           log: (level, message) => effects.pushString(EFFECT_LOG, PLUGIN_LOG_LEVELS.indexOf(level), message),
+          setData(channel, src, start, end) {
+            // Known (live or closing) and not ending: channelBroken forgets it before handle-broken.
+            if (!channels.has(channel)) return false;
+            if (end > start) data.set(channel, Uint8Array.prototype.slice.call(src, start, end));
+            else data.delete(channel);
+            effects.push(EFFECT_SET_DATA, channel, src, start, end);
+            return true;
+          },
+          getData: (channel) => data.get(channel),
         },
         limits,
       ),
@@ -194,6 +216,7 @@ export class EffectRecorder {
     this.#channels.clear();
     this.#armed.clear(); // the I/O thread drops the old instance's timers too
     this.#groups.clear();
+    this.#data.clear(); // seeded from the broker's store (CALL_DATA_MIRROR)
     this.effects.take();
   }
 
@@ -245,6 +268,17 @@ export class EffectRecorder {
   channelBroken(channel: number): boolean {
     this.#groups.leaveAll(channel);
     return this.#channels.delete(channel);
+  }
+
+  /** `handle-broken` of `channel` has returned (or was not delivered): its data goes. */
+  channelEnded(channel: number): void {
+    this.#data.delete(channel);
+  }
+
+  /** Replaces the channel-data mirror with the I/O thread's store (`encodeChannelData` body). */
+  seedData(body: Buffer): void {
+    this.#data.clear();
+    forEachChannelData(body, (channel, bytes) => void this.#data.set(channel, Uint8Array.prototype.slice.call(bytes)));
   }
 
   /** Replaces the membership mirror with the I/O thread's index (`encodeMemberships` body). */

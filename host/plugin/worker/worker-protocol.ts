@@ -35,6 +35,7 @@ export const CALL_EXPORTS = [
   'adopt',
   'handle-timer',
   'group-mirror',
+  'data-mirror',
 ];
 /** Pseudo call kind for `start`, seen only in `CTL_KIND`. */
 export const CALL_START = 7;
@@ -50,6 +51,12 @@ export const CALL_TIMER = 9;
  * without calling the plugin. Body: `encodeMemberships`.
  */
 export const CALL_GROUP_MIRROR = 10;
+/**
+ * Replaces the worker's channel-data mirror with the I/O thread's `ChannelDataStore` (after a
+ * restart or a swap, before the resumed connects), without calling the plugin. Body:
+ * `encodeChannelData`.
+ */
+export const CALL_DATA_MIRROR = 11;
 
 /** Effect kinds (worker → I/O thread). */
 export const EFFECT_SEND = 1;
@@ -77,6 +84,8 @@ export const EFFECT_UPSTREAM_OPEN = 12;
  * `slow-consumer`, as inline. No body.
  */
 export const EFFECT_OVERFLOW = 13;
+/** `channel-set-data` (checked in the worker: within the limit, a channel the instance knows): body = the data (empty clears). */
+export const EFFECT_SET_DATA = 14;
 
 /** Int32 slots of the control buffer. */
 export const CTL_SEQ = 0;
@@ -101,6 +110,8 @@ export interface InitMessage {
   readonly config: string;
   readonly maxFrameBytes: number;
   readonly maxOutboundBytes: number;
+  /** Largest channel data per channel (`--channel-data-max-bytes`). */
+  readonly maxChannelDataBytes: number;
   readonly callFuel: number;
   readonly ctl: SharedArrayBuffer;
   /** Configured upstream service names (`upstream-open` refuses others in the worker). */
@@ -372,6 +383,29 @@ export function forEachMembership(body: Buffer, fn: (group: string, channel: num
     const count = body.readUInt32LE(p);
     p += 4;
     for (let i = 0; i < count; i++, p += 4) fn(name, body.readUInt32LE(p));
+  }
+}
+
+/** Channel data as a `CALL_DATA_MIRROR` body: per channel u32 LE handle, u32 LE length, the bytes. */
+export function encodeChannelData(entries: Iterable<readonly [number, Uint8Array]>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [channel, data] of entries) {
+    const head = Buffer.allocUnsafe(8);
+    head.writeUInt32LE(channel >>> 0, 0);
+    head.writeUInt32LE(data.length, 4);
+    parts.push(head, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Calls `fn(channel, data)` for each entry of an `encodeChannelData` body (`data` is a view into it). */
+export function forEachChannelData(body: Buffer, fn: (channel: number, data: Buffer) => void): void {
+  let p = 0;
+  while (p + 8 <= body.length) {
+    const channel = body.readUInt32LE(p);
+    const len = body.readUInt32LE(p + 4);
+    fn(channel, body.subarray(p + 8, p + 8 + len));
+    p += 8 + len;
   }
 }
 

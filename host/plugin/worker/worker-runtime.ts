@@ -41,6 +41,7 @@ import {
   CALL_ADOPT,
   CALL_BROKEN,
   CALL_CONNECT,
+  CALL_DATA_MIRROR,
   CALL_EXPORTS,
   CALL_GROUP_MIRROR,
   CALL_MSG,
@@ -62,12 +63,14 @@ import {
   EFFECT_LOG,
   EFFECT_OVERFLOW,
   EFFECT_SEND,
+  EFFECT_SET_DATA,
   EFFECT_SNAPSHOT,
   EFFECT_TIMER_CANCEL,
   EFFECT_TIMER_SET,
   EFFECT_UPSTREAM_OPEN,
   RecordWriter,
   decodeNamed,
+  encodeChannelData,
   encodeMemberships,
   encodePeer,
   forEachRecord,
@@ -95,6 +98,7 @@ export class WorkerRuntime implements PluginRuntime {
   readonly #policy: FailurePolicyEnforcer;
   readonly #maxFrameBytes: number;
   readonly #maxOutboundBytes: number;
+  readonly #maxChannelDataBytes: number;
   /**
    * Channels the worker sent frames to whose outbound queue may not be empty: their queued bytes
    * go with each batch, for `channel-send`'s `maxOutboundBytes` check in the worker.
@@ -141,6 +145,7 @@ export class WorkerRuntime implements PluginRuntime {
     this.#policy = new FailurePolicyEnforcer({ policy: opts.failurePolicy, owner: opts.owner, log: opts.log, health: this.#health });
     this.#maxFrameBytes = opts.maxFrameBytes;
     this.#maxOutboundBytes = opts.maxOutboundBytes;
+    this.#maxChannelDataBytes = opts.maxChannelDataBytes;
     this.#timings = opts.callTimings;
     this.#remoteSizes = opts.services.openRemoteSizeFeed?.();
     this.#watchdog = new CallWatchdog(this.#ctl, opts.callBudgetMs, (kind, channel, budgetMs) => this.#timedOut(kind, channel, budgetMs));
@@ -326,9 +331,10 @@ export class WorkerRuntime implements PluginRuntime {
     this.#handles.clear();
   }
 
-  /** Queues the I/O thread's group memberships for the worker's mirror. */
+  /** Queues the I/O thread's group memberships and channel data for the worker's mirrors. */
   #pushGroupMirror(queue: RecordWriter): void {
     queue.push(CALL_GROUP_MIRROR, 0, encodeMemberships(this.#services.groupMemberships()));
+    queue.push(CALL_DATA_MIRROR, 0, encodeChannelData(this.#services.channelData()));
   }
 
   #idle(): void {
@@ -377,6 +383,7 @@ export class WorkerRuntime implements PluginRuntime {
       config: this.#config,
       maxFrameBytes: this.#maxFrameBytes,
       maxOutboundBytes: this.#maxOutboundBytes,
+      maxChannelDataBytes: this.#maxChannelDataBytes,
       callFuel: this.spec.callFuel,
       ctl: this.#ctlBuffer,
       upstreamServices: this.#services.upstreamServices,
@@ -460,6 +467,10 @@ export class WorkerRuntime implements PluginRuntime {
           break;
         case EFFECT_AUTHENTICATE:
           host.channelAuthenticate(r.channel);
+          break;
+        case EFFECT_SET_DATA:
+          // Checked in the worker already; the store takes it while the channel has not ended here.
+          host.channelSetData(r.channel, r.body, 0, r.body.length);
           break;
         case EFFECT_LOG:
           host.log(r.channel, r.body.toString('utf8'));

@@ -13,6 +13,7 @@ import {
   CALL_ADOPT,
   CALL_BROKEN,
   CALL_CONNECT,
+  CALL_DATA_MIRROR,
   CALL_GROUP_MIRROR,
   CALL_MSG,
   CALL_RESTORE,
@@ -113,7 +114,14 @@ function runBatch(id: number, bytes: Uint8Array, queued: readonly number[]): voi
           break;
         }
         case CALL_BROKEN:
-          if (recorder.channelBroken(r.channel)) inst.handleBroken(r.channel, r.body[0]);
+          try {
+            if (recorder.channelBroken(r.channel)) inst.handleBroken(r.channel, r.body[0]);
+          } finally {
+            recorder.channelEnded(r.channel); // its data was readable during handle-broken, not after
+          }
+          break;
+        case CALL_DATA_MIRROR:
+          recorder.seedData(r.body);
           break;
         case CALL_GROUP_MIRROR:
           recorder.seedGroups(r.body);
@@ -169,6 +177,7 @@ port.on('message', (msg: ToWorker) => {
         maxOutboundBytes: msg.maxOutboundBytes,
         timed: msg.timed,
         upstreamServices: msg.upstreamServices,
+        maxChannelDataBytes: msg.maxChannelDataBytes,
       });
       recorder.addHandles(msg.handles);
       recorder.setRemoteSizes(msg.remoteSizes);

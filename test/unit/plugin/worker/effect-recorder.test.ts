@@ -13,7 +13,7 @@ import {
 const bytes = (n: number): Buffer => Buffer.alloc(n, 0x61);
 
 function recorder(maxOutboundBytes = 100, timed = true): EffectRecorder {
-  return new EffectRecorder({ maxFrameBytes: 64, maxOutboundBytes, timed, upstreamServices: ['logic'] });
+  return new EffectRecorder({ maxFrameBytes: 64, maxOutboundBytes, timed, upstreamServices: ['logic'], maxChannelDataBytes: 16 });
 }
 
 /** The effects recorded so far, as [kind, channel] pairs (taken: the recorder starts empty again). */
