@@ -4,7 +4,20 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'client-sdk-ts/dist/', '**/build/', 'coverage/', 'plugin-sdk-as/', 'plugins/', 'bench/results/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'client-sdk-ts/dist/',
+      '**/build/',
+      'coverage/',
+      'plugin-sdk-as/',
+      'plugins/',
+      'bench/results/',
+      'bench/native/plugins/sha256-as/',
+      'bench/native/kernels/sha256-kernel.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
