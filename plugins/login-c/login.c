@@ -10,7 +10,10 @@
  * freed in pb_on_broken, so memory stays flat however many connections come and go. The plugin is
  * a `stateful-plugin`: on a hot swap (SIGHUP) the sessions move to the new instance, so logged-in
  * peers stay logged in. A channel it does not know (after a swap from a version whose state it
- * cannot read) starts over, as if it had just connected.
+ * cannot read) starts over, as if it had just connected. The name is also stored as the channel's
+ * data (pb_channel_set_data), which the broker keeps: after a trap the fresh instance reads it back
+ * when the channel resumes, so a logged-in peer stays logged in. To show it, a logged-in peer's
+ * frame `!trap` makes the plugin trap (this is a sample: a real plugin has no such command).
  */
 #include <plugbroker.h>
 
@@ -85,6 +88,15 @@ static session *add_session(pb_channel ch) {
     if (s == NULL) return NULL;
     s->ch = ch;
     s->name_len = 0;
+    /* A resumed channel (after a trap) keeps its login: the name is the channel's data, which the
+     * broker keeps across a trap. */
+    size_t data_len = 0;
+    uint8_t *data = pb_channel_get_data(ch, &data_len);
+    if (data_len > 0 && data_len <= MAX_NAME_BYTES) {
+        memcpy(s->name, data, data_len);
+        s->name_len = (uint8_t)data_len;
+    }
+    pb_free(data);
     session **head = &buckets[bucket_of(ch, bucket_count)];
     s->next = *head;
     *head = s;
@@ -93,7 +105,7 @@ static session *add_session(pb_channel ch) {
 }
 
 bool pb_on_connect(pb_channel ch, const pb_peer_info *peer) {
-    (void)peer; /* a resumed channel (after a trap) starts over: it must log in again */
+    (void)peer; /* a resumed channel (after a trap) keeps its login: see add_session */
     return add_session(ch) != NULL;
 }
 
@@ -117,6 +129,7 @@ static void log_in(pb_channel ch, session *s, const uint8_t *payload, size_t len
     size_t name_len = len - LOGIN_PREFIX_BYTES;
     memcpy(s->name, payload + LOGIN_PREFIX_BYTES, name_len);
     s->name_len = (uint8_t)name_len;
+    pb_channel_set_data(ch, s->name, name_len); /* kept by the broker: survives a trap */
     pb_channel_authenticate(ch); /* lifts the broker's auth deadline (--auth-deadline-ms) */
 
     char reply[MAX_GREETING_BYTES + 1];
@@ -138,6 +151,7 @@ void pb_on_message(pb_channel ch, const uint8_t *payload, size_t len) {
         log_in(ch, s, payload, len);
         return;
     }
+    if (len == 5 && memcmp(payload, "!trap", 5) == 0) __builtin_trap(); /* the demo of a trap (see the top) */
     char prefix[MAX_NAME_BYTES + 2];
     memcpy(prefix, s->name, s->name_len);
     prefix[s->name_len] = ':';

@@ -35,13 +35,34 @@ describe.each(inEveryMode(LOGIN_PLUGINS))('login plugin written in $language, $m
     return c;
   };
 
+  /** Traps the current test makes the plugin take on purpose (`!trap`). */
+  let expectedTraps = 0;
+
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     if (tb !== undefined) {
       await tb.stop();
-      expect(tb.broker.stats().pluginTraps).toBe(0);
+      expect(tb.broker.stats().pluginTraps).toBe(expectedTraps);
     }
     tb = undefined;
+    expectedTraps = 0;
+  });
+
+  it('keeps a logged-in peer logged in across a trap: the name is channel data, kept by the broker', async () => {
+    await start();
+    const alice = await login('alice');
+    const carol = await login('carol');
+    const fresh = await connect(); // connected, never logged in
+    expectedTraps = 1;
+    alice.send('!trap'); // the sample's demo of a trap
+    await until(() => tb!.broker.stats().pluginTraps === 1, 20_000, 'the trap');
+    await alice.waitClosed(); // the channel whose frame trapped is closed (README, "What happens when a plugin fails")
+    // The others resume on the fresh instance, which reads the name back from the channel data.
+    carol.send('still here');
+    expect((await carol.readFrame()).toString()).toBe('carol: still here');
+    // A channel that never logged in has no data: it must still log in first.
+    fresh.send('hello');
+    expect((await fresh.readFrame()).toString()).toBe(ERROR_REPLY);
   });
 
   it('welcomes `login <name>` with the name and logs the login', async () => {

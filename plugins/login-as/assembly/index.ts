@@ -6,7 +6,11 @@
 // longer than 32 bytes refuses to start.
 //
 // Per-channel state lives in a Map entry created in onConnect and deleted in onBroken, so memory
-// stays flat however many connections come and go (the collector frees the names). The plugin is a
+// stays flat however many connections come and go (the collector frees the names). The name is also
+// stored as the channel's data (`channel.setData`), which the broker keeps: after a trap the fresh
+// instance reads it back in the resumed onConnect, so a logged-in peer stays logged in. To show it,
+// a logged-in peer's frame `!trap` makes the plugin trap (this is a sample: a real plugin has no
+// such command). The plugin is a
 // `stateful-plugin`: on a hot swap (SIGHUP) the sessions move to the new instance, so logged-in
 // peers stay logged in. A channel it does not know (after a swap from a version whose state it
 // cannot read) starts over, as if it had just connected.
@@ -41,6 +45,18 @@ function isLogin(frame: Uint8Array): bool {
   return true;
 }
 
+/** `!trap`, as bytes. */
+const TRAP_COMMAND: StaticArray<u8> = [0x21, 0x74, 0x72, 0x61, 0x70];
+
+/** True when `frame` is exactly `!trap`. */
+function isTrap(frame: Uint8Array): bool {
+  if (frame.length != TRAP_COMMAND.length) return false;
+  for (let i = 0; i < TRAP_COMMAND.length; i++) {
+    if (frame[i] != TRAP_COMMAND[i]) return false;
+  }
+  return true;
+}
+
 class Login extends Plugin {
   /** `<greeting> ` as UTF-8. */
   greeting: Uint8Array = new Uint8Array(0);
@@ -55,15 +71,16 @@ class Login extends Plugin {
   }
 
   onConnect(channel: Channel, peer: PeerInfo): bool {
-    // A resumed channel (after a trap) starts over: it must log in again.
-    this.sessions.set(channel, new Uint8Array(0));
+    // A resumed channel (after a trap) keeps its login: the name is the channel's data.
+    this.sessions.set(channel, Uint8Array.wrap(channel.getData()));
     return true;
   }
 
   onMessage(channel: Channel, payload: Uint8Array): void {
-    if (!this.sessions.has(channel)) this.sessions.set(channel, new Uint8Array(0));
+    if (!this.sessions.has(channel)) this.sessions.set(channel, Uint8Array.wrap(channel.getData()));
     let name = this.sessions.get(channel);
     if (name.length > 0) {
+      if (isTrap(payload)) unreachable(); // the demo of a trap (see the top of the file)
       let prefix = new Uint8Array(name.length + 2);
       prefix.set(name);
       prefix[name.length] = 0x3a; // ':'
@@ -79,6 +96,7 @@ class Login extends Plugin {
     // The payload is lent until this call returns: keep a copy of the name.
     name = payload.slice(LOGIN_PREFIX.length);
     this.sessions.set(channel, name);
+    channel.setData(name); // kept by the broker: survives a trap
     channel.authenticate(); // lifts the broker's auth deadline (--auth-deadline-ms)
     channel.send(concat(this.greeting, name));
     log.info(String.UTF8.decode(name.buffer) + " logged in");

@@ -9,7 +9,10 @@
 //! `on_broken`, so memory stays flat however many connections come and go. The plugin is a
 //! `stateful-plugin`: on a hot swap (SIGHUP) the sessions move to the new instance, so logged-in
 //! peers stay logged in. A channel it does not know (after a swap from a version whose state it
-//! cannot read) starts over, as if it had just connected.
+//! cannot read) starts over, as if it had just connected. The name is also stored as the channel's
+//! data (`Channel::set_data`), which the broker keeps: after a trap the fresh instance reads it back
+//! in the resumed `on_connect`, so a logged-in peer stays logged in. To show it, a logged-in peer's
+//! frame `!trap` makes the plugin trap (this is a sample: a real plugin has no such command).
 
 use plugbroker::{export_plugin, log, Channel, CloseReason, Payload, PeerInfo, Plugin};
 use std::collections::BTreeMap;
@@ -22,6 +25,16 @@ const SNAPSHOT_VERSION: u8 = 1;
 
 /// What the plugin knows about one channel: `None` until the peer has logged in.
 type Session = Option<Vec<u8>>;
+
+/// The name stored as the channel's data by an earlier instance, if any.
+fn stored_name(channel: Channel) -> Session {
+    let data = channel.get_data();
+    if data.is_empty() || data.len() > MAX_NAME_BYTES {
+        None
+    } else {
+        Some(data)
+    }
+}
 
 struct Login {
     greeting: Vec<u8>,
@@ -38,15 +51,18 @@ impl Plugin for Login {
     }
 
     fn on_connect(&mut self, channel: Channel, _peer: &PeerInfo<'_>) -> bool {
-        // A resumed channel (after a trap) starts over: it must log in again.
-        self.sessions.insert(channel, None);
+        // A resumed channel (after a trap) keeps its login: the name is the channel's data.
+        self.sessions.insert(channel, stored_name(channel));
         true
     }
 
     fn on_message(&mut self, channel: Channel, payload: Payload) {
-        let session = self.sessions.entry(channel).or_insert(None);
+        let session = self.sessions.entry(channel).or_insert_with(|| stored_name(channel));
         match session {
             Some(name) => {
+                if &payload[..] == b"!trap" {
+                    std::process::abort(); // the demo of a trap (see the top of the file)
+                }
                 let mut frame = Vec::with_capacity(name.len() + 2 + payload.len());
                 frame.extend_from_slice(name);
                 frame.extend_from_slice(b": ");
@@ -61,6 +77,7 @@ impl Plugin for Login {
                     reply.extend_from_slice(name);
                     channel.send(&reply);
                     log!(Info, "{} logged in", String::from_utf8_lossy(name));
+                    channel.set_data(name); // kept by the broker: survives a trap
                     *session = Some(name.to_vec());
                     channel.authenticate(); // lifts the broker's auth deadline (--auth-deadline-ms)
                 }
