@@ -198,6 +198,7 @@ export class PluginHarness {
       services: this.#services(),
       config: opts.config ?? '',
       log,
+      maxChannelDataBytes: opts.channelDataMaxBytes ?? DEFAULT_CHANNEL_DATA_MAX_BYTES,
       owner: {
         onChannelFailed: (channel) => this.#ended(channel, 'plugin-failed'),
         onConnectDecided: (channel, accepted) => {
@@ -403,8 +404,10 @@ export class PluginHarness {
   }
 
   #imports(): HostImports {
-    const limits = { maxFrameBytes: this.#opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES };
-    const dataMax = this.#opts.channelDataMaxBytes ?? DEFAULT_CHANNEL_DATA_MAX_BYTES;
+    const limits = {
+      maxFrameBytes: this.#opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxChannelDataBytes: this.#opts.channelDataMaxBytes ?? DEFAULT_CHANNEL_DATA_MAX_BYTES,
+    };
     const calls = this.calls;
     const host = createHostInterface(
       {
@@ -435,10 +438,25 @@ export class PluginHarness {
           calls.push({ call: 'log', level, message });
           this.logs.push({ level, message });
         },
+        // Per-channel data (#13 §1), kept here as the broker keeps it: it survives a trap. The size
+        // limit is checked by createHostInterface, as in the broker.
+        setData: (channel, src, start, end) => {
+          const ch = this.#live(channel);
+          const data = Buffer.from(src.subarray(start, end));
+          const ok = ch !== undefined && !(ch.closeReason !== undefined && !ch.closedByPlugin);
+          calls.push({ call: 'channel-set-data', channel, payload: data, result: ok });
+          if (ok) ch.data = data;
+          return ok;
+        },
+        getData: (channel) => {
+          const data = this.#channels.get(channel)?.data ?? Buffer.alloc(0);
+          calls.push({ call: 'channel-get-data', channel, payload: Buffer.from(data) });
+          return data.length === 0 ? undefined : data;
+        },
       },
       limits,
     );
-    const imports: HostImports & { channelData: ChannelDataSeam } = {
+    const imports: HostImports = {
       host: { ...host, nowMs: () => BigInt(Math.floor(this.clock.nowMs)) },
       groups: createGroupsInterface(
         {
@@ -504,23 +522,6 @@ export class PluginHarness {
           return id;
         },
       }),
-      // Per-channel data (#13 §1): the host side of `channel-set-data`/`channel-get-data`, kept
-      // here so that it survives a trap as the broker's does.
-      channelData: {
-        set: (channel, data) => {
-          const ch = this.#live(channel);
-          const ok = ch !== undefined && data.length <= dataMax && !(ch.closeReason !== undefined && !ch.closedByPlugin);
-          calls.push({ call: 'channel-set-data', channel, payload: Buffer.from(data), result: ok });
-          if (ok) ch.data = Buffer.from(data);
-          return ok;
-        },
-        get: (channel) => {
-          const ch = this.#channels.get(channel);
-          const data = ch?.data ?? Buffer.alloc(0);
-          calls.push({ call: 'channel-get-data', channel, payload: Buffer.from(data) });
-          return data;
-        },
-      },
     };
     void isValidGroupName; // names are checked by createGroupsInterface
     return imports;
@@ -543,14 +544,9 @@ export class PluginHarness {
       cancelTimer: (token) => this.clock.cancel(token),
       outboundBytes: () => 0,
       overflow: () => {},
+      channelData: () => [...this.#channels].filter(([, ch]) => ch.data.length > 0).map(([id, ch]) => [id, ch.data] as const),
     };
   }
-}
-
-/** The host side of per-channel data, until `HostImports` carries it (chandata, #13 §1). */
-interface ChannelDataSeam {
-  set(channel: number, data: Uint8Array): boolean;
-  get(channel: number): Uint8Array;
 }
 
 function toBytes(frame: FrameInput): Uint8Array {

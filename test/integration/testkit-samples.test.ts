@@ -38,6 +38,21 @@ describe.each(LOGIN_PLUGINS)('login ($language) under the test kit', ({ path }) 
     expect(ch.authenticated).toBe(true);
   });
 
+  it('keeps a login across a trap through the channel data the kit keeps, and reports the trap', async () => {
+    const kit = await loadTestPlugin(path);
+    const ada = kit.connect();
+    const bob = kit.connect();
+    ada.send('login ada');
+    bob.send('login bob');
+    bob.send('!trap');
+    expect(kit.traps).toHaveLength(1);
+    expect(kit.traps[0].export).toBe('handle-msg');
+    expect(bob.closeReason).toBe('plugin-failed');
+    ada.send('after');
+    expect(ada.takeText()).toEqual(['welcome ada', 'ada: after']);
+    await kit.stop();
+  });
+
   it('answers a first frame that is not a login with an error and closes the channel', async () => {
     const kit = await loadTestPlugin(path);
     const ch = kit.connect();
