@@ -10,17 +10,9 @@ import { CLOSE_REASONS } from '../../host/plugin/world.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PROBE = fixture('probe');
-
-/** Polls `cond` (cheap, in-memory) until true or the deadline. */
-async function until(cond: () => boolean, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('connection safety', () => {
   let tb: TestBroker | undefined;
@@ -73,7 +65,7 @@ describe('connection safety', () => {
       const keepTalking = setInterval(() => talker.write('0\n'), 30);
       try {
         await c.waitClosed(3000);
-        await until(() => brokenLogs('heartbeat-timeout').length === 1, 2000, 'handle-broken(heartbeat-timeout)');
+        await waitFor(() => brokenLogs('heartbeat-timeout').length === 1, 'handle-broken(heartbeat-timeout)');
         expect(talker.closed).toBe(false);
         expect(tb.broker.stats().closed['heartbeat-timeout']).toBe(1);
       } finally {
@@ -90,7 +82,7 @@ describe('connection safety', () => {
       trusted.send('@');
       expect((await trusted.readFrame()).toString()).toBe('1');
       await anonymous.waitClosed(3000);
-      await until(() => brokenLogs('auth-timeout').length === 1, 2000, 'handle-broken(auth-timeout)');
+      await waitFor(() => brokenLogs('auth-timeout').length === 1, 'handle-broken(auth-timeout)');
       trusted.send('still here');
       expect((await trusted.readFrame()).toString()).toBe('still here');
     });
@@ -133,7 +125,7 @@ describe('connection safety', () => {
       await c.waitClosed();
       expect(c.frames.length).toBeLessThanOrEqual(11);
       expect(c.frames.length).toBeGreaterThanOrEqual(10);
-      await until(() => brokenLogs('rate-limited').length === 1, 2000, 'handle-broken(rate-limited)');
+      await waitFor(() => brokenLogs('rate-limited').length === 1, 'handle-broken(rate-limited)');
     });
 
     it('drops frames over the byte rate without calling the plugin, keeping the connection (rateAction drop)', async () => {
@@ -141,7 +133,7 @@ describe('connection safety', () => {
       const c = await connect();
       c.write(Buffer.concat(Array.from({ length: 30 }, () => Buffer.from('10\n0123456789'))));
       c.write('0\n'); // a heartbeat after the flood: its answer proves the flood was processed
-      await until(() => c.frames.some((f) => f.length === 0), 5000, 'the heartbeat answer');
+      await waitFor(() => c.frames.some((f) => f.length === 0), 'the heartbeat answer');
       const echoed = c.frames.filter((f) => f.length > 0).length;
       expect(echoed).toBeGreaterThanOrEqual(10);
       expect(echoed).toBeLessThan(15);
@@ -154,8 +146,8 @@ describe('connection safety', () => {
     it('closes connections beyond maxConnections at once, counts them and logs one summary line', async () => {
       tb = await startBroker({ plugin: PROBE, maxConnections: 5 });
       const cs = await Promise.all(Array.from({ length: 8 }, () => connect()));
-      await until(() => cs.filter((c) => c.closed).length === 3, 3000, '3 refusals');
-      await until(() => tb!.logs.some((l) => l.msg === 'refused connections'), 3000, 'the summary line');
+      await waitFor(() => cs.filter((c) => c.closed).length === 3, '3 refusals');
+      await waitFor(() => tb!.logs.some((l) => l.msg === 'refused connections'), 'the summary line');
       expect(tb.logs.filter((l) => l.msg === 'refused connections')).toHaveLength(1);
       expect(tb.broker.stats().refused['max-connections']).toBe(3);
       // The plugin never saw the refused ones.
@@ -166,7 +158,7 @@ describe('connection safety', () => {
       tb = await startBroker({ plugin: PROBE, maxConnectionsPerIp: 2 });
       const a = await Promise.all(Array.from({ length: 3 }, () => connect('127.0.0.1')));
       const b = await Promise.all(Array.from({ length: 2 }, () => connect('127.0.0.2')));
-      await until(() => a.filter((c) => c.closed).length === 1, 3000, 'one refusal for 127.0.0.1');
+      await waitFor(() => a.filter((c) => c.closed).length === 1, 'one refusal for 127.0.0.1');
       for (const c of b) {
         c.send('ok');
         expect((await c.readFrame()).toString()).toBe('ok');
@@ -174,7 +166,7 @@ describe('connection safety', () => {
       expect(tb.broker.stats().refused['max-connections-per-ip']).toBe(1);
       // A slot frees when a connection ends.
       a.find((c) => !c.closed)!.close();
-      await until(() => tb!.broker.stats().live === 3, 3000, 'the close to register');
+      await waitFor(() => tb!.broker.stats().live === 3, 'the close to register');
       const again = await connect('127.0.0.1');
       again.send('back');
       expect((await again.readFrame()).toString()).toBe('back');
@@ -183,11 +175,11 @@ describe('connection safety', () => {
     it('limits the accept rate per client IP', async () => {
       tb = await startBroker({ plugin: PROBE, acceptRatePerIp: 5 });
       const cs = await Promise.all(Array.from({ length: 12 }, () => connect()));
-      await until(() => tb!.broker.stats().accepted === 12, 3000, 'all 12 accepts');
+      await waitFor(() => tb!.broker.stats().accepted === 12, 'all 12 accepts');
       const refused = tb.broker.stats().refused['accept-rate-per-ip'] ?? 0;
       expect(refused).toBeGreaterThanOrEqual(5);
       expect(refused).toBeLessThanOrEqual(7);
-      await until(() => cs.filter((c) => c.closed).length === refused, 3000, 'refused sockets to close');
+      await waitFor(() => cs.filter((c) => c.closed).length === refused, 'refused sockets to close');
     });
   });
 
@@ -207,7 +199,7 @@ describe('connection safety', () => {
         cs.push(...some);
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
       }
-      await until(() => (tb!.broker.stats().closed['slow-consumer'] ?? 0) === 1000, 20_000, '1000 slow-consumer closes');
+      await waitFor(() => (tb!.broker.stats().closed['slow-consumer'] ?? 0) === 1000, '1000 slow-consumer closes', { deadlineMs: 20_000 });
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       // Unbounded, the broker would hold 1000 × 8 MiB = 8 GiB here; bounded, each peer costs at
       // most maxOutboundBytes in the broker (plus what the kernel buffers).
@@ -222,7 +214,7 @@ describe('connection safety', () => {
       const c = await connect();
       c.socket.pause();
       c.send('#' + 'y'.repeat(1023)); // 1000 × 1 KiB queued for a peer that is not reading yet
-      await until(() => tb!.broker.stats().framesIn === 1, 3000, 'the push');
+      await waitFor(() => tb!.broker.stats().framesIn === 1, 'the push');
       const stopped = tb.stop();
       c.socket.resume();
       await stopped;
@@ -237,7 +229,7 @@ describe('connection safety', () => {
       const c = await connect();
       c.socket.pause();
       c.send('#' + 'z'.repeat(16 * 1024 - 1)); // 16 MiB: more than the kernel buffers
-      await until(() => tb!.broker.stats().framesIn === 1, 3000, 'the push');
+      await waitFor(() => tb!.broker.stats().framesIn === 1, 'the push');
       await tb.stop();
       expect(tb.logs.some((l) => l.msg === 'drain timeout: closing channels with unsent frames')).toBe(true);
       expect(brokenLogs('shutdown')).toHaveLength(1);

@@ -9,6 +9,7 @@ import type { BrokerOptions } from '../../host/config.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HOSTILE = fixture('hostile');
 const BUDGET_MS = 200;
@@ -39,24 +40,10 @@ async function echo(c: TestClient, body: string, deadlineMs = 5000): Promise<voi
   expect((await c.readFrame(deadlineMs)).toString()).toBe(body);
 }
 
-/** Waits (with a deadline) until `cond` holds. */
-async function waitFor(cond: () => boolean, what: string, deadlineMs = 5000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Waits (with a deadline) until a log line matches. */
-async function waitLog(pred: (l: Record<string, unknown>) => boolean, deadlineMs = 5000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const found = tb!.logs.find(pred);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error('no matching log line within the deadline');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Waits (with a deadline) until a log line matches, and returns it. */
+async function waitLog(pred: (l: Record<string, unknown>) => boolean, deadlineMs?: number): Promise<Record<string, unknown>> {
+  await waitFor(() => tb!.logs.some(pred), 'a matching log line', { deadlineMs });
+  return tb!.logs.find(pred)!;
 }
 
 /** Sends `hostile` on a victim connection and measures until the bystander is answered again. */
