@@ -20,8 +20,8 @@ const BOUND_MS = 15_000;
 
 describe('cluster failure', () => {
   let nats: TestNatsServer;
-  let nodes: TestBroker[] = [];
-  let spawned: SpawnedBroker[] = [];
+  const nodes: TestBroker[] = [];
+  const spawned: SpawnedBroker[] = [];
   const clients: TestClient[] = [];
   beforeAll(async () => {
     nats = await startNatsServer();
