@@ -7,6 +7,7 @@
  * (2 s: lost within 7 s) is in docs/cluster.md.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { metricSample } from '../helpers/admin.js';
 import { spawnBroker, type SpawnedBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
 import { joinCmd, sendCmd, sizeCmd, startNode, waitUntil } from '../helpers/cluster.js';
@@ -124,6 +125,10 @@ describe('cluster failure', () => {
     );
     // Nothing was kept for later: the client holds no publishes while disconnected.
     expect(a.broker.stats().cluster!.groupSendsPublished).toBe(0);
+    const down = await a.broker.scrapeMetrics();
+    expect(metricSample(down, 'plugbroker_cluster_sends_dropped_total')).toBe(a.broker.stats().cluster!.sendsDropped);
+    expect(metricSample(down, 'plugbroker_cluster_connected')).toBe(0);
+    expect(metricSample(down, 'plugbroker_cluster_unacked_bytes')).toBe(0);
     // The others' memberships expire while NATS is away (no presence): a counts its own members only.
     await sizeBecomes(onA[0], 'room', 2);
 
@@ -145,6 +150,11 @@ describe('cluster failure', () => {
       expect((await c.readFrame()).toString()).toBe('back');
     }
     expect(a.broker.stats().cluster!.reconnects).toBeGreaterThanOrEqual(1);
+    const up = await a.broker.scrapeMetrics();
+    expect(metricSample(up, 'plugbroker_cluster_connected')).toBe(1);
+    expect(metricSample(up, 'plugbroker_cluster_nodes')).toBe(1);
+    expect(metricSample(up, 'plugbroker_cluster_reconnects_total')).toBe(a.broker.stats().cluster!.reconnects);
+    expect(metricSample(up, 'plugbroker_cluster_group_sends_published_total')).toBe(1);
     expect(resumedMs).toBeLessThan(BOUND_MS);
   });
 });
