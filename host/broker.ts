@@ -2,6 +2,7 @@
  * `Broker`: wires the listener, the connections, the plugin runtime and the router, and owns the
  * start/stop lifecycle.
  */
+import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { planReload, resolveOptions, type BrokerOptions, type ReloadPlan, type ResolvedOptions } from './config.js';
 import { Admission } from './connection/admission.js';
@@ -12,6 +13,8 @@ import { ConnectionRegistry } from './connection/registry.js';
 import { OutboundArena } from './connection/outbound-arena.js';
 import { CLOSE_LINGER_MS } from './limits.js';
 import { ChannelDataStore } from './host-api/channel-data.js';
+import { SessionRecorder } from './record/recorder.js';
+import { recordingImports, RecordingRuntime } from './record/recording-runtime.js';
 import { createBrokerHostImports } from './host-api/host-imports.js';
 import { createLogger } from './log.js';
 import { loadPlugin } from './plugin/load/loader.js';
@@ -20,7 +23,8 @@ import type { PluginHealth } from './plugin/runtime/health.js';
 import { swapRuntime, type SwapResult } from './plugin/runtime/hot-swap.js';
 import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/runtime/runtime.js';
 import { createRuntimeServices } from './plugin/runtime/runtime-services.js';
-import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world.js';
+import { closeReasonCode, worldFor, WIT_VERSION, type CloseReason, type PeerInfo } from './plugin/world.js';
+import { RECORDING_FORMAT, RECORDING_VERSION } from './record/recording-format.js';
 import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
@@ -111,6 +115,8 @@ export class Broker {
   readonly #callTimings = new CallTimings();
   readonly #startedAtMs = Date.now();
   #restarts = 0;
+  /** `--record`: opened with the first runtime, closed at stop. */
+  #recorder: SessionRecorder | undefined;
   #phase: BrokerPhase = 'starting';
   #target: AdminTarget | undefined;
   #metrics: BrokerMetrics | undefined;
@@ -296,6 +302,7 @@ export class Broker {
       await this.#closeListeners();
       await this.#admin?.close();
       await runtime.stop();
+      this.#recorder?.close();
       await this.#cluster?.stop();
       throw err;
     }
@@ -354,6 +361,7 @@ export class Broker {
     for (const conn of conns) conn.close('shutdown');
     this.#dropTimers();
     await this.#runtime?.stop();
+    this.#recorder?.close();
     // After the local channels: the others drop this node's memberships on its bye.
     await this.#cluster?.stop();
     if (closed !== undefined) await withTimeout(closed, CLOSE_LINGER_MS + 100);
@@ -499,18 +507,20 @@ export class Broker {
     const timers = new TimerTable((token, arm) => runtime?.handleTimer(token, arm));
     const upstreamScope = this.#upstreams.createScope();
     const router = this.#router;
+    const recorder = this.#openRecorder(spec);
+    const hostImports = createBrokerHostImports({
+      router,
+      logger: log,
+      timers,
+      upstreams: upstreamScope,
+      maxFrameBytes: this.options.maxFrameBytes,
+      timed: spec.timed,
+      channelData: this.#channelData,
+      maxChannelDataBytes: this.options.channelDataMaxBytes,
+    });
     runtime = await createRuntime(this.options.isolation, {
       spec,
-      imports: createBrokerHostImports({
-        router,
-        logger: log,
-        timers,
-        upstreams: upstreamScope,
-        maxFrameBytes: this.options.maxFrameBytes,
-        timed: spec.timed,
-        channelData: this.#channelData,
-        maxChannelDataBytes: this.options.channelDataMaxBytes,
-      }),
+      imports: recorder === undefined ? hostImports : recordingImports(hostImports, recorder),
       services: createRuntimeServices({ router, timers, upstreams: upstreamScope, cluster: this.#cluster, channelData: this.#channelData }),
       config: this.options.pluginConfig,
       log,
@@ -522,9 +532,29 @@ export class Broker {
       maxChannelDataBytes: this.options.channelDataMaxBytes,
       callTimings: this.#callTimings,
     });
+    // --record: every event goes through the recording decorator (absent otherwise: no cost).
+    if (recorder !== undefined) runtime = new RecordingRuntime(runtime, recorder);
     this.#timerTables.set(runtime, timers);
     this.#upstreamScopes.set(runtime, upstreamScope);
     return runtime;
+  }
+
+  /** The `--record` recorder (opened, with its header, for the first runtime); undefined when off. */
+  #openRecorder(spec: PluginSpec): SessionRecorder | undefined {
+    const o = this.options;
+    if (o.record === undefined) return undefined;
+    if (this.#recorder === undefined) {
+      this.#recorder = new SessionRecorder({ file: o.record, maxBytes: o.recordMaxBytes, omitPayloads: o.recordOmitPayloads });
+      this.#recorder.header({
+        format: RECORDING_FORMAT,
+        version: RECORDING_VERSION,
+        world: `plugbroker:plugin/${worldFor(spec.stateful, spec.timed)}@${WIT_VERSION}`,
+        plugin: basename(spec.path),
+        sha256: spec.sha256,
+        isolation: o.isolation,
+      });
+    }
+    return this.#recorder;
   }
 
   /**
