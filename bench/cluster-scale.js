@@ -4,8 +4,12 @@
 //
 // Why several processes on each side: one process may hold 20 000 open files here (`ulimit -n`), so
 // the brokers need ≥ 6 processes for 100 000 sockets and so does the load generator. Why several
-// source addresses: one (source IP, destination) pair has only the ephemeral ports (32768–60999:
-// 28 232) to use, so each load-generator process binds its sockets to its own 127.0.0.<2+i>.
+// addresses: towards one destination (IP, port) there are only the ephemeral ports (32768–60999:
+// 28 232). The broker listens on 127.0.0.1 (the coordinator's connection) and on 127.0.0.<2+i> for
+// load generator i, all on one port. The loopback addresses are the connections' destinations, not
+// their sources: binding each socket to a source address before `connect` (what `localAddress` does)
+// makes the kernel search for a free port by `bind()`, which costs O(ports in use) in system time;
+// a first run spent 88 % of the load generators' CPU there and slowed to ~50 connections/s at 65 000.
 //
 // Method: the load generators (this file run with `--client`, forked with an IPC channel) open their
 // share of the connections (at most 256 connecting at once each); every connection joins group
@@ -47,17 +51,17 @@ const { values } = parseArgs({
     broadcasts: { type: 'string', default: '5' },
     port: { type: 'string' },
     count: { type: 'string' },
-    local: { type: 'string' },
+    address: { type: 'string' },
   },
 });
 
 // ------------------------------------------------------------------------------------------------
-// Load generator: `--client --port P --count n --local 127.0.0.x`
+// Load generator: `--client --port P --count n --address 127.0.0.x`
 
 async function runClient() {
   const port = Number(values.port);
   const count = Number(values.count);
-  const localAddress = values.local;
+  const address = values.address;
   const sockets = [];
   let got = 0; // sockets that have the current broadcast
   let want = 0; // broadcasts so far
@@ -67,7 +71,7 @@ async function runClient() {
   };
   const open = () =>
     new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port, localAddress, noDelay: true });
+      const s = net.connect({ host: address, port, noDelay: true });
       let joined = false;
       let bytes = 0;
       s.on('error', reject);
@@ -186,8 +190,7 @@ async function runCoordinator() {
       'serve',
       '--plugin',
       plugin,
-      '--port',
-      String(port),
+      ...['127.0.0.1', ...Array.from({ length: C }, (_, i) => `127.0.0.${2 + i}`)].flatMap((a) => ['--listen', `tcp://${a}:${port}`]),
       '--processes',
       String(P),
       '--cluster',
@@ -221,7 +224,7 @@ async function runCoordinator() {
   const connectStart = now();
   for (let i = 0; i < C; i++) {
     const count = Math.floor(N / C) + (i < N % C ? 1 : 0);
-    const child = fork(fileURLToPath(import.meta.url), ['--client', '--port', String(port), '--count', String(count), '--local', `127.0.0.${2 + i}`], {
+    const child = fork(fileURLToPath(import.meta.url), ['--client', '--port', String(port), '--count', String(count), '--address', `127.0.0.${2 + i}`], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const c = { child, count, ready: null, delivered: [], rssKib: 0 };
@@ -275,7 +278,7 @@ async function runCoordinator() {
     connections: N,
     brokerProcesses: P,
     loadGenerators: C,
-    sourceAddresses: clients.map((_, i) => `127.0.0.${2 + i}`),
+    listenAddresses: ['127.0.0.1', ...clients.map((_, i) => `127.0.0.${2 + i}`)],
     connectSeconds: Number((connectMs / 1000).toFixed(1)),
     membershipsAnnouncedSeconds: Number((announceMs / 1000).toFixed(1)),
     deliverAllMs: deliveries,
