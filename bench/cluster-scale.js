@@ -125,6 +125,17 @@ async function runClient() {
 // ------------------------------------------------------------------------------------------------
 // Coordinator
 
+/** CPU seconds of `pid` so far (all threads), from /proc/<pid>/stat; 0 once it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function childPids(pid) {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -211,6 +222,18 @@ async function runCoordinator() {
     ],
     { cwd: repoRoot },
   );
+  // Nodes the broker processes lost for silence (a process starved of CPU past 3 presence intervals):
+  // counted from their log lines (the predicate never matches; it only counts).
+  let nodesLost = 0;
+  broker
+    .waitForLine(
+      (line) => {
+        if (line.includes('cluster node lost')) nodesLost++;
+        return false;
+      },
+      2 ** 31 - 1,
+    )
+    .catch(() => {});
   // Every process listens (the primary starts the others once the first does).
   await broker.waitForLine((line) => line.includes('"processes listening"'), 120_000);
   await new Promise((r) => setTimeout(r, 3000)); // let them meet through NATS and settle
@@ -265,11 +288,22 @@ async function runCoordinator() {
         }),
     );
     await new Promise((r) => setTimeout(r, 100)); // every generator armed
+    const cpu = () => [pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0), clients.reduce((sum, c) => sum + cpuSeconds(c.child.pid), 0)];
+    const [brokerCpu0, clientCpu0] = cpu();
     const { t, reply } = ctl.broadcast();
     const counted = await reply;
     const last = Math.max(...(await Promise.all(landed)));
-    deliveries.push({ ms: Number((last - t).toFixed(1)), counted });
-    console.log(`broadcast ${b + 1}: all ${N} delivered in ${(last - t).toFixed(1)} ms (group-send counted ${counted})`);
+    const [brokerCpu1, clientCpu1] = cpu();
+    const d = {
+      ms: Number((last - t).toFixed(1)),
+      counted,
+      brokerCpuMs: Math.round((brokerCpu1 - brokerCpu0) * 1000),
+      loadGeneratorCpuMs: Math.round((clientCpu1 - clientCpu0) * 1000),
+    };
+    deliveries.push(d);
+    console.log(
+      `broadcast ${b + 1}: all ${N} delivered in ${d.ms} ms (group-send counted ${counted}); CPU meanwhile: brokers ${d.brokerCpuMs} ms, load generators ${d.loadGeneratorCpuMs} ms`,
+    );
     await new Promise((r) => setTimeout(r, 500));
   }
   ctl.close();
@@ -287,6 +321,7 @@ async function runCoordinator() {
     brokerRssLoadedMiB: Number((loadedRssKib / 1024).toFixed(1)),
     brokerRssPerProcessMiB: perProcessRssKib.map((k) => Number((k / 1024).toFixed(1))),
     rssPerConnectionKiB: Number(((loadedRssKib - idleRssKib) / N).toFixed(2)),
+    nodesLostDuringRun: nodesLost,
     natsRssMiB: { idle: Number((idleNatsRssKib / 1024).toFixed(1)), loaded: Number((natsRssKib / 1024).toFixed(1)) },
     loadGeneratorRssMiB: Number((clients.reduce((s, c) => s + c.rssKib, 0) / 1024).toFixed(1)),
     loadavg: os.loadavg(),
