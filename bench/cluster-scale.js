@@ -225,10 +225,15 @@ async function runCoordinator() {
   // Nodes the broker processes lost for silence (a process starved of CPU past 3 presence intervals):
   // counted from their log lines (the predicate never matches; it only counts).
   let nodesLost = 0;
+  let phase = 'start';
+  const lostByPhase = {};
   broker
     .waitForLine(
       (line) => {
-        if (line.includes('cluster node lost')) nodesLost++;
+        if (line.includes('cluster node lost')) {
+          nodesLost++;
+          lostByPhase[phase] = (lostByPhase[phase] ?? 0) + 1;
+        }
         return false;
       },
       2 ** 31 - 1,
@@ -244,6 +249,7 @@ async function runCoordinator() {
   console.log(`${P} broker processes up (pids ${brokerPids().join(' ')}), ${(idleRssKib / 1024).toFixed(0)} MiB RSS in all; opening ${N} connections`);
 
   const clients = [];
+  phase = 'connect';
   const connectStart = now();
   for (let i = 0; i < C; i++) {
     const count = Math.floor(N / C) + (i < N % C ? 1 : 0);
@@ -279,6 +285,7 @@ async function runCoordinator() {
   const natsRssKib = readRssKib(nats.pid);
 
   const deliveries = [];
+  phase = 'broadcast';
   for (let b = 0; b < B; b++) {
     const landed = clients.map(
       (c) =>
@@ -322,6 +329,7 @@ async function runCoordinator() {
     brokerRssPerProcessMiB: perProcessRssKib.map((k) => Number((k / 1024).toFixed(1))),
     rssPerConnectionKiB: Number(((loadedRssKib - idleRssKib) / N).toFixed(2)),
     nodesLostDuringRun: nodesLost,
+    nodesLostByPhase: lostByPhase,
     natsRssMiB: { idle: Number((idleNatsRssKib / 1024).toFixed(1)), loaded: Number((natsRssKib / 1024).toFixed(1)) },
     loadGeneratorRssMiB: Number((clients.reduce((s, c) => s + c.rssKib, 0) / 1024).toFixed(1)),
     loadavg: os.loadavg(),
