@@ -11,6 +11,7 @@ import { configCheck, configSchema } from './config.js';
 import { reportFailure } from './failure.js';
 import { addOptionFlags, flagValues } from './serve-flags.js';
 import { serve } from './serve.js';
+import { testPlugin, testSchema, TEST_HELP } from './test.js';
 import { packageVersion } from './version.js';
 import { ENV_PREFIX, OPTION_DEFS } from '../config.js';
 import { closestName } from '../config/suggest.js';
@@ -118,6 +119,19 @@ export function createProgram(io: CliIo): Command {
     .description('Validate a config file as broker serve --config would; print the resolved options (secrets masked) or every error')
     .argument('<file>', 'the config file (YAML or JSON)')
     .action(async (file: string) => configCheck(file, { print: io.stdout, env: io.env }));
+
+  const test = program
+    .command('test')
+    .description(TEST_HELP)
+    .argument('[session.yaml]', 'the session script (YAML or JSON; broker test schema prints its JSON Schema)')
+    .option('--plugin <x.wasm>', '(required) the plugin component under test')
+    .action(async (script: string | undefined, opts: { plugin?: string }) => {
+      await testPlugin({ plugin: opts.plugin, script, print: io.stdout });
+    });
+  test
+    .command('schema')
+    .description('Print the JSON Schema of session scripts (for editor completion and CI checks)')
+    .action(() => testSchema({ print: io.stdout }));
 
   return program;
 }

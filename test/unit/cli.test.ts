@@ -29,7 +29,7 @@ function oneLine(stderr: string, code: string): string {
 
 describe('broker CLI errors', () => {
   it.each<[string, string[], string, string]>([
-    ['no command', [], 'PB_ERR_USAGE_MISSING_COMMAND', 'missing command: serve, build, init or config (broker --help describes them)'],
+    ['no command', [], 'PB_ERR_USAGE_MISSING_COMMAND', 'missing command: serve, test, build, init or config (broker --help describes them)'],
     ['an unknown command', ['srve'], 'PB_ERR_USAGE_UNKNOWN_COMMAND', 'unknown command srve (did you mean serve?)'],
     ['an unknown flag', ['serve', '--prot', '1'], 'PB_ERR_USAGE_UNKNOWN_FLAG', 'unknown flag --prot (did you mean --port?)'],
     ['a flag without its value', ['serve', '--plugin', EXISTING, '--port'], 'PB_ERR_USAGE_MISSING_ARGUMENT', '--port needs a value <n>'],
