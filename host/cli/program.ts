@@ -4,7 +4,7 @@
  * arguments, runs the command, prints any failure the one way (failure.ts) and returns the exit
  * status. main.ts is the only place that sets it on the process.
  */
-import { Command } from 'commander';
+import { Command, Help } from 'commander';
 import { build, BUILD_HELP } from './build.js';
 import { initPlugin, INIT_HELP } from './init.js';
 import { configCheck, configSchema } from './config.js';
@@ -55,7 +55,16 @@ export function createProgram(io: CliIo): Command {
     .showSuggestionAfterError(true)
     // Every failure goes through reportFailure: commander throws instead of printing and exiting.
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: () => {}, outputError: () => {} });
+    .configureOutput({ writeOut: io.stdout, writeErr: () => {}, outputError: () => {} })
+    // Inherited by every command: a description holding a table (indented lines, build --help) is
+    // printed as written instead of re-wrapped at 80 columns, and `broker --help` lists only the first
+    // paragraph of each command's description.
+    .configureHelp({
+      boxWrap(str: string, width: number): string {
+        return Help.prototype.preformatted(str) ? str : Help.prototype.boxWrap.call(this as Help, str, width);
+      },
+      subcommandDescription: (cmd: Command): string => cmd.summary() || cmd.description().split('\n\n')[0],
+    });
 
   addOptionFlags(
     program

@@ -135,12 +135,19 @@ describe('broker --help and --version', () => {
     for (const text of ['AssemblyScript', 'asconfig.json', 'asc', 'C ', 'clang', 'lld', 'Rust', 'Cargo.toml', 'rustc', 'libstd-rust-dev-wasm32']) {
       expect(r.stdout).toContain(text);
     }
+    // The table is printed as written, one row per language, not re-wrapped at 80 columns (#14).
+    expect(r.stdout).toMatch(/^ {2}AssemblyScript +asconfig\.json +asc, a dependency of plugbroker: nothing to install$/m);
+    expect(r.stdout).toMatch(/^ {2}C +a \*\.c file +clang 14 \+ lld, no libc \(Debian: apt-get install -y clang lld\)$/m);
   });
 
-  it('lists the commands in broker --help', async () => {
+  it('lists the commands in broker --help, each with the first paragraph of its description only', async () => {
     const r = await cli(['--help']);
     expect(r.status).toBe(0);
-    for (const c of ['serve', 'build', 'config']) expect(r.stdout).toContain(c);
+    for (const c of ['serve', 'build', 'init', 'config']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    // The details belong to `broker <command> --help` (#14).
+    expect(r.stdout).not.toContain('A frame is the body length');
+    expect(r.stdout).not.toContain('The language comes from the folder');
+    expect(r.stdout).not.toContain('Templates (--template)');
   });
 
   it('prints the JSON Schema with config schema', async () => {
