@@ -4,12 +4,12 @@
  * header); the application behind it is the AssemblyScript echo, or a `.wat` fixture. Each test
  * runs with the application inline and in a worker (filters run inline in both).
  */
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBroker } from '../../host/index.js';
-import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { spawnBroker, startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
 import { ECHO_WASM, ROOT, fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
@@ -106,7 +106,13 @@ describe.each(MODES)('plugin chain, application %s', (_mode, modeOpts) => {
     const order = tb.logs
       .filter((l) => l.plugin !== undefined && typeof l.msg === 'string' && /^(filter-connect|connect|filter-broken)/.test(l.msg))
       .map((l) => `${String(l.plugin)} ${String(l.msg)}`);
-    expect(order).toEqual(['filter-a filter-connect', 'filter-b filter-connect', 'counter-plain connect', 'filter-b filter-broken:0', 'filter-a filter-broken:0']);
+    expect(order).toEqual([
+      'filter-a filter-connect',
+      'filter-b filter-connect',
+      'counter-plain connect',
+      'filter-b filter-broken:0',
+      'filter-a filter-broken:0',
+    ]);
   });
 
   it('closes the channel when a filter calls channel-close, and every plugin gets handle-broken(closed-by-plugin)', async () => {
@@ -193,6 +199,34 @@ describe('plugin chain configuration', () => {
     const broker = createBroker({ plugin: [ECHO_WASM, ECHO_WASM], port: 0, logLevel: 'silent' });
     await expect(broker.start()).rejects.toMatchObject({ code: 'PB_ERR_PLUGIN_WORLD_MISMATCH' });
     await broker.stop();
+  });
+
+  it('runs a chain from repeated --plugin flags of broker serve', async () => {
+    const proc = await spawnBroker(['--plugin', filterA, '--plugin', ECHO_WASM]);
+    try {
+      const c = await connectClient(proc.port);
+      clients.push(c);
+      c.send('cli');
+      expect(text(await c.readFrame())).toBe('<cli');
+    } finally {
+      proc.kill();
+      await proc.exited;
+    }
+  });
+
+  it('runs a chain from a plugin list in a config file, paths relative to the file', async () => {
+    const file = join(dir, 'chain.yaml');
+    await writeFile(file, `plugin:\n  - filter-a.wasm\n  - ${ECHO_WASM}\nport: 0\n`);
+    const proc = await spawnBroker(['--config', file], 15_000, { port: false });
+    try {
+      const c = await connectClient(proc.port);
+      clients.push(c);
+      c.send('file');
+      expect(text(await c.readFrame())).toBe('<file');
+    } finally {
+      proc.kill();
+      await proc.exited;
+    }
   });
 
   it('takes a list of one as the plugin itself', async () => {

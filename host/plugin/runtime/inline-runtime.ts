@@ -333,7 +333,8 @@ export class InlineRuntime implements PluginRuntime {
     const held = this.#held;
     this.#held = [];
     for (const call of held) {
-      if ('group' in call) this.#replayHeld(call); // a group frame is about no one channel
+      if ('group' in call)
+        this.#replayHeld(call); // a group frame is about no one channel
       else if (!introduced.has(call.channel)) continue;
       else if (call.payload !== null) this.#replayHeld(call);
       else {
