@@ -38,6 +38,7 @@ import { readAdminToken } from './admin/auth.js';
 import { createBrokerTarget } from './admin/broker-target.js';
 import { AdminRequestError } from './errors.js';
 import { CallTimings } from './metrics/call-timings.js';
+import { registerClusterMetrics } from './metrics/cluster-metrics.js';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics/metrics.js';
 import { ClientTraffic } from './metrics/traffic.js';
 import { transportLabel } from './metrics/transport-label.js';
@@ -238,7 +239,7 @@ export class Broker {
 
   /** The Prometheus text of every metric (what `GET /metrics` answers). */
   scrapeMetrics(): Promise<string> {
-    this.#metrics ??= createBrokerMetrics(this.view, this.log);
+    this.#metrics ??= this.#createMetrics();
     return this.#metrics.scrape();
   }
 
@@ -383,11 +384,18 @@ export class Broker {
     return { graceMs, connections };
   }
 
+  /** The broker's metrics, with the cluster's (host/metrics/cluster-metrics.ts) when it is a cluster node. */
+  #createMetrics(): BrokerMetrics {
+    const metrics = createBrokerMetrics(this.view, this.log);
+    if (this.#cluster !== undefined) registerClusterMetrics(metrics.registry, this.#cluster, this.log);
+    return metrics;
+  }
+
   /** Starts the admin listener when `adminListen` is set. */
   async #startAdmin(token: string | undefined): Promise<void> {
     const listen = this.options.adminListen;
     if (listen === undefined) return;
-    this.#metrics ??= createBrokerMetrics(this.view, this.log);
+    this.#metrics ??= this.#createMetrics();
     this.#admin = await startAdminServer({
       host: listen.host,
       port: listen.port,

@@ -52,6 +52,12 @@ export type ErrorCode =
   | 'PB_ERR_USAGE_MISSING_ARGUMENT'
   | 'PB_ERR_USAGE_EXTRA_ARGUMENT'
   | 'PB_ERR_INIT_DIR_NOT_EMPTY'
+  | 'PB_ERR_TEST_SCRIPT_SYNTAX'
+  | 'PB_ERR_REPLAY_SYNTAX'
+  | 'PB_ERR_REPLAY_WORLD_MISMATCH'
+  // `broker test` (host/cli/test.ts): the plugin did not do what the script or recording says (exit 1).
+  | 'PB_ERR_TEST_MISMATCH'
+  | 'PB_ERR_REPLAY_DIVERGED'
   // Printed by bin/broker.js itself when dist/ was never built (a checkout without `npm run build`).
   | 'PB_ERR_NOT_BUILT';
 
@@ -338,6 +344,9 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PB_ERR_USAGE_MISSING_ARGUMENT',
   'PB_ERR_USAGE_EXTRA_ARGUMENT',
   'PB_ERR_INIT_DIR_NOT_EMPTY',
+  'PB_ERR_TEST_SCRIPT_SYNTAX',
+  'PB_ERR_REPLAY_SYNTAX',
+  'PB_ERR_REPLAY_WORLD_MISMATCH',
 ]);
 
 /** A name that is no option: a `BrokerOptions` field, a config-file key or a `PLUGBROKER_*` variable (typos are errors). */
@@ -389,6 +398,58 @@ export class OptionErrors extends BrokerError {
   constructor(errors: readonly BrokerError[]) {
     super(errors[0].code, errors[0].message);
     this.errors = errors;
+  }
+}
+
+// broker test (#13) ------------------------------------------------------------------------------
+
+/**
+ * A session script (`broker test <session.yaml>`) or a recording (`--replay <file.jsonl>`) that does
+ * not parse or does not follow its format: the message starts with `file:line`. Exit 2.
+ */
+export class TestInputError extends BrokerError {
+  readonly file: string;
+  /** 1-based line of the problem, when known. */
+  readonly line: number | undefined;
+  constructor(
+    code: 'PB_ERR_TEST_SCRIPT_SYNTAX' | 'PB_ERR_REPLAY_SYNTAX',
+    file: string,
+    line: number | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `${file}${line === undefined ? '' : `:${line}`}: ${message}`, options);
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/** A recording made with a plugin of one world replayed against a plugin of another (exit 2). */
+export class ReplayWorldError extends BrokerError {
+  readonly recordedWorld: string;
+  readonly pluginWorld: string;
+  constructor(file: string, recordedWorld: string, pluginWorld: string) {
+    super('PB_ERR_REPLAY_WORLD_MISMATCH', `${file} was recorded with a plugin of world ${recordedWorld}; this plugin is of world ${pluginWorld}`);
+    this.recordedWorld = recordedWorld;
+    this.pluginWorld = pluginWorld;
+  }
+}
+
+/**
+ * The plugin did not do what a session script expects (`PB_ERR_TEST_MISMATCH`) or what the recorded
+ * plugin did (`PB_ERR_REPLAY_DIVERGED`). The first line of the message is `file:line what`; the lines
+ * after it are the readable diff. Exit 1.
+ */
+export class TestMismatchError extends BrokerError {
+  readonly file: string;
+  readonly line: number | undefined;
+  /** The diff (or the detail), without the summary line. */
+  readonly diff: string;
+  constructor(code: 'PB_ERR_TEST_MISMATCH' | 'PB_ERR_REPLAY_DIVERGED', file: string, line: number | undefined, summary: string, diff: string) {
+    super(code, `${file}${line === undefined ? '' : `:${line}`}: ${summary}${diff === '' ? '' : `\n${diff}`}`);
+    this.file = file;
+    this.line = line;
+    this.diff = diff;
   }
 }
 

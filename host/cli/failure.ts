@@ -55,7 +55,7 @@ export function usageErrorOf(err: CommanderError): UsageError {
       return new UsageError('PB_ERR_USAGE_EXTRA_ARGUMENT', text);
     case 'commander.help':
       // `broker` alone: commander shows the help as an error.
-      return new UsageError('PB_ERR_USAGE_MISSING_COMMAND', 'missing command: serve, build, init or config (broker --help describes them)');
+      return new UsageError('PB_ERR_USAGE_MISSING_COMMAND', 'missing command: serve, test, build, init or config (broker --help describes them)');
     default:
       return new UsageError('PB_ERR_USAGE', text);
   }

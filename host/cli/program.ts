@@ -4,13 +4,14 @@
  * arguments, runs the command, prints any failure the one way (failure.ts) and returns the exit
  * status. main.ts is the only place that sets it on the process.
  */
-import { Command } from 'commander';
+import { Command, Help } from 'commander';
 import { build, BUILD_HELP } from './build.js';
 import { initPlugin, INIT_HELP } from './init.js';
 import { configCheck, configSchema } from './config.js';
 import { reportFailure } from './failure.js';
 import { addOptionFlags, flagValues } from './serve-flags.js';
 import { serve } from './serve.js';
+import { testPlugin, testSchema, TEST_HELP } from './test.js';
 import { packageVersion } from './version.js';
 import { ENV_PREFIX, OPTION_DEFS } from '../config.js';
 import { closestName } from '../config/suggest.js';
@@ -54,7 +55,16 @@ export function createProgram(io: CliIo): Command {
     .showSuggestionAfterError(true)
     // Every failure goes through reportFailure: commander throws instead of printing and exiting.
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: () => {}, outputError: () => {} });
+    .configureOutput({ writeOut: io.stdout, writeErr: () => {}, outputError: () => {} })
+    // Inherited by every command: a description holding a table (indented lines, build --help) is
+    // printed as written instead of re-wrapped at 80 columns, and `broker --help` lists only the first
+    // paragraph of each command's description.
+    .configureHelp({
+      boxWrap(str: string, width: number): string {
+        return Help.prototype.preformatted(str) ? str : Help.prototype.boxWrap.call(this as Help, str, width);
+      },
+      subcommandDescription: (cmd: Command): string => cmd.summary() || cmd.description().split('\n\n')[0],
+    });
 
   addOptionFlags(
     program
@@ -109,6 +119,19 @@ export function createProgram(io: CliIo): Command {
     .description('Validate a config file as broker serve --config would; print the resolved options (secrets masked) or every error')
     .argument('<file>', 'the config file (YAML or JSON)')
     .action(async (file: string) => configCheck(file, { print: io.stdout, env: io.env }));
+
+  const test = program
+    .command('test')
+    .description(TEST_HELP)
+    .argument('[session.yaml]', 'the session script (YAML or JSON; broker test schema prints its JSON Schema)')
+    .option('--plugin <x.wasm>', '(required) the plugin component under test')
+    .action(async (script: string | undefined, opts: { plugin?: string }) => {
+      await testPlugin({ plugin: opts.plugin, script, print: io.stdout });
+    });
+  test
+    .command('schema')
+    .description('Print the JSON Schema of session scripts (for editor completion and CI checks)')
+    .action(() => testSchema({ print: io.stdout }));
 
   return program;
 }

@@ -25,6 +25,7 @@ import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { ClusterMessageError, ClusterSendDroppedError, ClusterUnreachableError } from '../errors.js';
 import { CLUSTER_CONTROL_MESSAGE_BYTES, CLUSTER_SYNC_MIN_INTERVAL_MS } from '../limits.js';
+import type { ClusterMetricsSource } from '../metrics/cluster-metrics.js';
 import type { ClusterLink, Router } from '../routing/router.js';
 import { decodeControl, encodeControl, groupCountBytes, type ControlMessage, type GroupCount } from './control-messages.js';
 import { NatsBus, type BusState } from './nats-bus.js';
@@ -98,7 +99,7 @@ interface Feed {
   overflow: boolean;
 }
 
-export class Cluster implements ClusterLink {
+export class Cluster implements ClusterLink, ClusterMetricsSource {
   readonly config: ClusterConfig;
   readonly subjects: Subjects;
   /** This incarnation of the node. */
@@ -220,6 +221,16 @@ export class Cluster implements ClusterLink {
   /** The other nodes known, with their membership totals. */
   nodes(): RemoteNodeInfo[] {
     return this.#membership.nodes();
+  }
+
+  /** Bytes published and not yet acknowledged by the NATS server (bounded by `CLUSTER_MAX_UNACKED_BYTES`). */
+  get unackedBytes(): number {
+    return this.#bus.unackedBytes;
+  }
+
+  /** NATS subscriptions held: one per group with local members, plus the node's own subjects. */
+  get subscriptionCount(): number {
+    return this.#bus.subscriptionCount;
   }
 
   /** The bus, for the NATS-backed upstreams. @internal */

@@ -94,7 +94,7 @@ function anchorPath(value: unknown, kind: 'file' | 'at-file', base: string): unk
 }
 
 /** Line of the deepest node found along `path` (a map key's line for a map entry). */
-function lineOf(doc: Document, path: readonly (string | number)[], lineAt: (offset: number) => number): number | undefined {
+export function lineOf(doc: Document, path: readonly (string | number)[], lineAt: (offset: number) => number): number | undefined {
   let node: unknown = doc.contents;
   let line: number | undefined = node !== null && (node as Node).range ? lineAt((node as Node).range![0]) : undefined;
   for (const segment of path) {

@@ -94,7 +94,10 @@ async function roundTrip(component: string): Promise<string> {
   }
 }
 
-describe('broker build', () => {
+/** A compile: seconds on a quiet machine, much more on this loaded one (as in init-build.test.ts). */
+const BUILD_TIMEOUT_MS = 180_000;
+
+describe('broker build', { timeout: BUILD_TIMEOUT_MS }, () => {
   const savedPath = process.env.PATH;
   afterEach(() => {
     process.env.PATH = savedPath;

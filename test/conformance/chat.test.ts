@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { startNodes, type UpstreamNode } from '../helpers/upstream-node.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
-import { CHAT_PLUGINS, inEveryMode, RUN_MODES, until } from './plugins.js';
+import { CHAT_PLUGINS, inEveryMode, RUN_MODES } from './plugins.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe.each(inEveryMode(CHAT_PLUGINS, RUN_MODES))('chat plugin written in $language, $mode', ({ path, options }) => {
   let tb: TestBroker;
@@ -71,7 +72,7 @@ describe.each(inEveryMode(CHAT_PLUGINS, RUN_MODES))('chat plugin written in $lan
     await ask(a, 'join lobby');
     await ask(b, 'join lobby');
     b.close();
-    await until(() => tb.broker.stats().live === 1, 5000, 'the close to reach the broker');
+    await waitFor(() => tb.broker.stats().live === 1, 'the close to reach the broker');
     expect(await ask(a, 'say lobby still there?')).toBe('sent 0');
   });
 
@@ -101,7 +102,7 @@ describe.each(inEveryMode(CHAT_PLUGINS, RUN_MODES))('chat plugin written in $lan
     const c = await connect();
     c.send('ping 100');
     c.close();
-    await until(() => tb.broker.stats().live === 0, 5000, 'the close to reach the broker');
+    await waitFor(() => tb.broker.stats().live === 0, 'the close to reach the broker');
     const other = await connect();
     expect(await ask(other, 'ping 150')).toBe('pong');
   });
@@ -118,7 +119,7 @@ describe.each(inEveryMode(CHAT_PLUGINS, RUN_MODES))('chat plugin written in $lan
   it('closes the upstream channel of each answered question', async () => {
     const c = await connect();
     for (let i = 0; i < 3; i++) expect(await ask(c, `ask q${i}`)).toBe(`${nodes[0].name}:q${i}`);
-    await until(() => nodes[0].connections === 0, 5000, 'the node to see its connections closed');
+    await waitFor(() => nodes[0].connections === 0, 'the node to see its connections closed');
     expect(nodes[0].accepted).toBe(3);
   });
 

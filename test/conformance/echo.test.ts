@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
-import { ECHO_PLUGINS, inEveryMode, until } from './plugins.js';
+import { ECHO_PLUGINS, inEveryMode } from './plugins.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe.each(inEveryMode(ECHO_PLUGINS))('echo plugin written in $language, $mode', ({ path, options }) => {
   let tb: TestBroker;
@@ -98,7 +99,7 @@ describe.each(inEveryMode(ECHO_PLUGINS))('echo plugin written in $language, $mod
     const a = await connect();
     const b = await connect();
     a.close();
-    await until(() => tb.broker.stats().closed['peer-closed'] === 1, 5000, 'peer-closed');
+    await waitFor(() => tb.broker.stats().closed['peer-closed'] === 1, 'peer-closed');
     b.send('still here');
     expect((await b.readFrame()).toString()).toBe('still here');
   });

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerOptions } from '../../host/config.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
-import { inEveryMode, LOGIN_PLUGINS, until } from './plugins.js';
+import { inEveryMode, LOGIN_PLUGINS } from './plugins.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ERROR_REPLY = 'error: expected "login <name>"';
 
@@ -55,7 +56,7 @@ describe.each(inEveryMode(LOGIN_PLUGINS))('login plugin written in $language, $m
     const fresh = await connect(); // connected, never logged in
     expectedTraps = 1;
     alice.send('!trap'); // the sample's demo of a trap
-    await until(() => tb!.broker.stats().pluginTraps === 1, 20_000, 'the trap');
+    await waitFor(() => tb!.broker.stats().pluginTraps === 1, 'the trap', { deadlineMs: 20_000 });
     await alice.waitClosed(); // the channel whose frame trapped is closed (README, "What happens when a plugin fails")
     // The others resume on the fresh instance, which reads the name back from the channel data.
     carol.send('still here');
@@ -68,7 +69,7 @@ describe.each(inEveryMode(LOGIN_PLUGINS))('login plugin written in $language, $m
   it('welcomes `login <name>` with the name and logs the login', async () => {
     const { logs } = await start();
     await login('alice');
-    await until(() => logs.some((l) => l.msg === 'alice logged in'), 5000, 'the login log line');
+    await waitFor(() => logs.some((l) => l.msg === 'alice logged in'), 'the login log line');
     expect(logs.find((l) => l.msg === 'alice logged in')).toMatchObject({ level: 30 });
   });
 
@@ -97,7 +98,7 @@ describe.each(inEveryMode(LOGIN_PLUGINS))('login plugin written in $language, $m
     expect((await c.readFrame()).toString()).toBe(ERROR_REPLY);
     await c.waitClosed();
     expect(c.frames).toHaveLength(1);
-    await until(() => tb!.broker.stats().closed['closed-by-plugin'] === 1, 5000, 'closed-by-plugin');
+    await waitFor(() => tb!.broker.stats().closed['closed-by-plugin'] === 1, 'closed-by-plugin');
   });
 
   it.each([
@@ -195,7 +196,7 @@ describe.each(inEveryMode(LOGIN_PLUGINS))('login plugin written in $language, $m
         await Promise.all(Array.from({ length: Math.min(CYCLE_BATCH, count - done) }, cycle));
       }
       // Memory is compared once the broker has delivered every handle-broken.
-      await until(() => broker.stats().live === 0, 20_000, 'every channel to close');
+      await waitFor(() => broker.stats().live === 0, 'every channel to close', { deadlineMs: 20_000 });
     };
 
     await run(1000); // warm-up: the heap reaches the size that CYCLE_BATCH open channels need

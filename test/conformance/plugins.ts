@@ -57,12 +57,3 @@ export const RUN_MODES: readonly RunMode[] = [
 export function inEveryMode(plugins: readonly ConformancePlugin[], modes: readonly RunMode[] = RUN_MODES): Array<ConformancePlugin & RunMode> {
   return plugins.flatMap((plugin) => modes.map((mode) => ({ ...plugin, ...mode })));
 }
-
-/** Resolves once `cond()` holds, checking after each turn of the event loop; rejects after `deadlineMs`. */
-export async function until(cond: () => boolean, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}

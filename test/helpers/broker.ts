@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { createBroker, type Broker } from '../../host/broker.js';
 import type { BrokerOptions } from '../../host/config.js';
 import { BROKER_BIN, ROOT } from './paths.js';
+import { Waiter } from './wait.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
@@ -55,7 +56,7 @@ export async function spawnBroker(args: string[], deadlineMs = 15_000, opts: { e
   const lines: LogLine[] = [];
   let stderr = '';
   let buffered = '';
-  const listeners = new Set<() => void>();
+  const waiter = new Waiter();
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => {
     buffered += s;
     let nl;
@@ -68,36 +69,24 @@ export async function spawnBroker(args: string[], deadlineMs = 15_000, opts: { e
         lines.push({ msg: line });
       }
     }
-    for (const l of listeners) l();
+    waiter.wake();
   });
   proc.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
-  const waitLine = (pred: (l: LogLine) => boolean, ms = deadlineMs): Promise<LogLine> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = lines.find(pred);
-        if (found) {
-          cleanup();
-          resolve(found);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no matching log line within ${ms} ms; stderr: ${stderr}`));
-      }, ms);
-      const onExit = (): void => {
-        cleanup();
-        reject(new Error(`broker exited before a matching log line; stderr: ${stderr}`));
-      };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        proc.off('exit', onExit);
-      };
-      listeners.add(check);
-      proc.once('exit', onExit);
-      check();
-    });
+  let hasExited = false;
+  proc.once('exit', () => {
+    hasExited = true;
+    waiter.wake();
+  });
+  const waitLine = async (pred: (l: LogLine) => boolean, ms = deadlineMs): Promise<LogLine> => {
+    const failIf = (): string | undefined => (hasExited ? `the broker exited (stderr: ${stderr})` : undefined);
+    await waiter.until(
+      () => lines.some(pred),
+      () => `a matching log line (stderr: ${stderr})`,
+      { deadlineMs: ms, failIf },
+    );
+    return lines.find(pred)!;
+  };
   const listening = await waitLine((l) => l.msg === 'listening');
   return {
     proc,

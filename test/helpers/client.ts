@@ -8,11 +8,12 @@ import { afterEach } from 'vitest';
 import { encodeBinaryFrame } from '../../host/framing/binary-encoder.js';
 import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
 import { createDecoder, type FramingName } from '../../host/framing/frame-codec.js';
+import { Waiter } from './wait.js';
 
 export class TestClient {
   readonly socket: net.Socket;
   readonly frames: Buffer[] = [];
-  #waiters: Array<() => void> = [];
+  readonly #waiter = new Waiter();
   #closed = false;
   /** Raw bytes received (for tests that look at the exact stream). */
   raw: Buffer[] = [];
@@ -28,11 +29,11 @@ export class TestClient {
       this.raw.push(chunk);
       const err = decoder.push(chunk);
       if (err) socket.destroy(err);
-      this.#wake();
+      this.#waiter.wake();
     });
     socket.on('close', () => {
       this.#closed = true;
-      this.#wake();
+      this.#waiter.wake();
     });
     socket.on('error', () => {});
   }
@@ -87,26 +88,8 @@ export class TestClient {
     this.socket.destroy();
   }
 
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-
-  async #until(cond: () => boolean, deadlineMs: number, what: () => string): Promise<void> {
-    const deadline = Date.now() + deadlineMs;
-    while (!cond()) {
-      if (this.#closed && !cond()) throw new Error(`connection closed while waiting for ${what()}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what()}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  #until(cond: () => boolean, deadlineMs: number, what: () => string): Promise<void> {
+    return this.#waiter.until(cond, what, { deadlineMs, failIf: () => (this.#closed ? 'connection closed' : undefined) });
   }
 }
 

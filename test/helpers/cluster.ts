@@ -1,18 +1,17 @@
 /**
  * Helpers for cluster tests (#12): brokers joined through a real NATS server, the `router`
- * fixture's binary commands, and a condition wait with a deadline (cross-node state has no local
- * event to wait on, so it is polled every 10 ms until the deadline).
+ * fixture's binary commands, and `waitUntil`, the shared `waitFor` in the cluster tests' argument order.
  */
 import type { BrokerOptions } from '../../host/config.js';
 import { startBroker, type TestBroker } from './broker.js';
+import { waitFor } from './wait.js';
 
-/** Resolves once `cond()` holds; rejects after `deadlineMs` with `what()` in the message. */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, deadlineMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await cond())) {
-    if (Date.now() >= deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/**
+ * `waitFor` (./wait.ts) in the argument order the cluster tests use: resolves once `cond()` holds
+ * (polled, since cross-node state has no local event); rejects after `deadlineMs` naming `what()`.
+ */
+export function waitUntil(cond: () => boolean | Promise<boolean>, deadlineMs: number, what: () => string): Promise<void> {
+  return waitFor(cond, what, { deadlineMs, intervalMs: 10 });
 }
 
 /** Starts an in-process broker that is node `nodeId` of the cluster on `natsUrl`. */

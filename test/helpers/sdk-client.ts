@@ -10,33 +10,10 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { BrokerClient, type ConnectedEvent, type DisconnectedEvent, type NodeBrokerClientOptions, type ReconnectingEvent } from '@plugbroker/client';
 import type { BrokerOptions } from '../../host/config.js';
 import { startBroker, type TestBroker } from './broker.js';
+import { Waiter } from './wait.js';
 
 /** Deadline for anything that crosses a socket in these tests: far above scheduling noise. */
 export const DEADLINE_MS = 20_000;
-
-/** Resolves when `cond()` holds, re-checked whenever `wake` is called; rejects after `deadlineMs`. */
-class Waiter {
-  #waiters: Array<() => void> = [];
-  wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-  async until(cond: () => boolean, what: () => string, deadlineMs = DEADLINE_MS): Promise<void> {
-    const deadline = Date.now() + deadlineMs;
-    while (!cond()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what()}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 250));
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-}
 
 /** A `BrokerClient` whose events are recorded in order. */
 export class RecordingClient {
@@ -68,7 +45,7 @@ export class RecordingClient {
     await this.#waiter.until(
       () => this.connected.length >= count,
       () => `connection #${count} (${this.connected.length} so far; events: ${this.log.join(', ')}; last error: ${this.disconnected.at(-1)?.error?.message})`,
-      deadlineMs,
+      { deadlineMs },
     );
     return this.connected[count - 1];
   }
@@ -78,7 +55,7 @@ export class RecordingClient {
     await this.#waiter.until(
       () => this.disconnected.length >= count,
       () => `disconnect #${count} (${this.disconnected.length} so far)`,
-      deadlineMs,
+      { deadlineMs },
     );
     return this.disconnected[count - 1];
   }
@@ -88,7 +65,7 @@ export class RecordingClient {
     await this.#waiter.until(
       () => this.messages.length >= count,
       () => `${count} messages (${this.messages.length} so far)`,
-      deadlineMs,
+      { deadlineMs },
     );
     return this.messages.slice(0, count);
   }
@@ -189,7 +166,7 @@ export class TcpTap {
     return this.#waiter.until(
       () => cond(this.bytes),
       () => what,
-      deadlineMs,
+      { deadlineMs },
     );
   }
 
@@ -269,7 +246,7 @@ export class WsTap {
     return this.#waiter.until(
       () => cond(this.counts),
       () => `${what} (${JSON.stringify(this.counts)})`,
-      deadlineMs,
+      { deadlineMs },
     );
   }
 

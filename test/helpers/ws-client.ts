@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket, { type ClientOptions } from 'ws';
+import { Waiter } from './wait.js';
 
 /** A `ws` client that records what it receives. */
 export class TestWsClient {
@@ -18,22 +19,22 @@ export class TestWsClient {
   /** Set once closed: the code and reason the broker sent (1006: no close frame). */
   closeCode: number | undefined;
   closeReason = '';
-  #waiters: Array<() => void> = [];
+  readonly #waiter = new Waiter();
 
   constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data: Buffer) => {
       this.messages.push(Buffer.from(data));
-      this.#wake();
+      this.#waiter.wake();
     });
     ws.on('ping', () => {
       this.pings++;
-      this.#wake();
+      this.#waiter.wake();
     });
     ws.on('close', (code: number, reason: Buffer) => {
       this.closeCode = code;
       this.closeReason = reason.toString();
-      this.#wake();
+      this.#waiter.wake();
     });
     ws.on('error', () => {});
   }
@@ -68,28 +69,13 @@ export class TestWsClient {
   }
 
   /** Resolves when `cond` holds (re-checked on every event); rejects after `deadlineMs`. */
-  async until(cond: () => boolean, deadlineMs: number, what: () => string, closeOk = false): Promise<void> {
-    const deadline = Date.now() + deadlineMs;
-    while (!cond()) {
-      if (this.closed && !closeOk) throw new Error(`closed (${this.closeCode} ${this.closeReason}) while waiting for ${what()}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what()}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  until(cond: () => boolean, deadlineMs: number, what: () => string, closeOk = false): Promise<void> {
+    const failIf = (): string | undefined => (this.closed && !closeOk ? `closed (${this.closeCode} ${this.closeReason})` : undefined);
+    return this.#waiter.until(cond, what, { deadlineMs, failIf });
   }
 
   close(): void {
     this.ws.terminate();
-  }
-
-  #wake(): void {
-    for (const f of this.#waiters.splice(0)) f();
   }
 }
 

@@ -12,6 +12,7 @@ import { admin } from '../helpers/admin.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { TestClient } from '../helpers/client.js';
 import { fixture, ROOT } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PROBE = fixture('probe');
 const ROUTER = fixture('router');
@@ -231,8 +232,7 @@ describe.each<IsolationMode>(['inline', 'worker'])('POST /api/v1/channels/<id>/c
     expect(res).toMatchObject({ status: 200, json: { closed: entry.id } });
     await victim.waitClosed();
     await echo(bystander, 'still here');
-    const deadline = Date.now() + 5000;
-    while (!tb.logs.some((l) => l.msg === brokenLine('closed-by-operator')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => tb!.logs.some((l) => l.msg === brokenLine('closed-by-operator')), 'handle-broken(closed-by-operator)');
     expect(tb.logs.filter((l) => l.msg === brokenLine('closed-by-operator'))).toHaveLength(1);
     const logged = tb.logs.find((l) => l.msg === 'admin: channel closed by operator');
     expect(logged).toMatchObject({ channel: entry.id, remote: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1:\d+$/) });
@@ -282,14 +282,9 @@ describe('GET /api/v1/upstreams', () => {
     const c = await connect();
     c.send(Buffer.concat([Buffer.from('o'), Buffer.from([5]), Buffer.from('logick')]));
     await c.readFrame(); // the handle; the connect is refused and the node ejected
-    const deadline = Date.now() + 5000;
-    let nodes: { up: boolean }[] = [];
-    while (Date.now() < deadline) {
-      nodes = ((await admin(tb.broker, '/api/v1/upstreams')).json.upstreams as { nodes: { up: boolean }[] }[])[0].nodes;
-      if (!nodes[0].up) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(nodes[0].up).toBe(false);
+    const nodeUp = async (): Promise<boolean> =>
+      ((await admin(tb!.broker, '/api/v1/upstreams')).json.upstreams as { nodes: { up: boolean }[] }[])[0].nodes[0].up;
+    await waitFor(async () => !(await nodeUp()), 'the node to be shown down', { intervalMs: 20 });
   });
 });
 

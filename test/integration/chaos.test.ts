@@ -31,6 +31,7 @@ import { connectClient, TestClient } from '../helpers/client.js';
 import { ECHO_WASM } from '../helpers/paths.js';
 import { makeTestCert, type TestCert } from '../helpers/tls.js';
 import { clientFrame, connectWs, rawUpgrade, type TestWsClient } from '../helpers/ws-client.js';
+import { waitFor, withDeadline } from '../helpers/wait.js';
 
 const SEED = process.env.CHAOS_SEED !== undefined ? Number(process.env.CHAOS_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const at = `(CHAOS_SEED=${SEED})`;
@@ -86,25 +87,12 @@ function nonHeaderByte(): number {
 }
 
 /** Resolves on the socket's `close`; rejects after `ms`. */
-function closed(socket: net.Socket, what: string, ms = WAIT_MS): Promise<void> {
-  if (socket.closed) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: not closed within ${ms} ms ${at}`)), ms);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+async function closed(socket: net.Socket, what: string, ms = WAIT_MS): Promise<void> {
+  if (!socket.closed) await withDeadline(once(socket, 'close'), `${what} to be closed ${at}`, ms);
 }
 
-/** Resolves once `cond()` holds, checking every 20 ms; rejects after `ms`. For state without an event. */
-async function until(cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms ${at}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The shared `waitFor` with this suite's deadline and seed in the message. For state without an event. */
+const until = (cond: () => boolean, what: string): Promise<void> => waitFor(cond, `${what} ${at}`, { deadlineMs: WAIT_MS, intervalMs: 20 });
 
 /**
  * The frames a client received, heartbeats left out. A connection silent for pingIntervalMs (a

@@ -211,7 +211,8 @@ describe.each(['decimal', 'binary'] as const)('BrokerClient heartbeats over tcp:
   it('drops a connection that went silent (idleTimeoutMs) and reconnects', async () => {
     const tb = await sdk.broker({ plugin: ECHO_WASM, listen, pingIntervalMs: 0, idleTimeoutMs: 0 });
     tap = await TcpTap.start(tb.port);
-    const c = sdk.client(via(tap), { pingIntervalMs: 100, idleTimeoutMs: 400, ...FAST });
+    // Idle after 2.5 s of silence with a ping every 250 ms: no false timeout on a loaded machine (#14).
+    const c = sdk.client(via(tap), { pingIntervalMs: 250, idleTimeoutMs: 2500, ...FAST });
     await c.waitConnected();
     tap.blackhole = true;
     const down = await c.waitDisconnected();
@@ -241,13 +242,14 @@ describe('BrokerClient heartbeats over ws:// (seen through a WebSocket relay)', 
   });
 
   it('counts the broker’s WebSocket pings as life: no idle timeout while they come', async () => {
-    // The client sends nothing and the echo plugin says nothing: pings are all that arrives. Thirty
-    // of them span 3 s, twice the client's idle timeout, which fires at 1.5 s if they do not count.
-    const tb = await sdk.broker({ plugin: ECHO_WASM, listen: ['ws://127.0.0.1:0/sdk'], pingIntervalMs: 100, idleTimeoutMs: 0 });
+    // The client sends nothing and the echo plugin says nothing: pings are all that arrives. Twenty
+    // of them span 5 s, twice the client's idle timeout, which fires at 2.5 s if they do not count
+    // (a ping every 250 ms: ten per idle timeout, far above scheduling noise).
+    const tb = await sdk.broker({ plugin: ECHO_WASM, listen: ['ws://127.0.0.1:0/sdk'], pingIntervalMs: 250, idleTimeoutMs: 0 });
     tap = await WsTap.start(`ws://127.0.0.1:${tb.port}/sdk`);
-    const c = sdk.client(tap.url, { pingIntervalMs: 0, idleTimeoutMs: 1500 });
+    const c = sdk.client(tap.url, { pingIntervalMs: 0, idleTimeoutMs: 2500 });
     await c.waitConnected();
-    await tap.until((n) => n.pingsToClient >= 30, 'thirty broker pings');
+    await tap.until((n) => n.pingsToClient >= 20, 'twenty broker pings');
     expect(c.disconnected).toEqual([]);
     expect(tap.counts.heartbeatsToBroker).toBe(0);
   });
@@ -268,7 +270,8 @@ describe.each(['ws', 'wss'] as const)('BrokerClient terminal reasons over %s://'
   });
 
   it('does not reconnect after auth-timeout (4005)', async () => {
-    const tb = await sdk.broker(brokerFor(listener, 0, { authDeadlineMs: 200, pingIntervalMs: 0, idleTimeoutMs: 0 }));
+    // 2 s: the handshake must finish before the deadline even on a loaded machine (#14).
+    const tb = await sdk.broker(brokerFor(listener, 0, { authDeadlineMs: 2000, pingIntervalMs: 0, idleTimeoutMs: 0 }));
     const c = sdk.client(listener.url(tb.port), clientFor(listener));
     await c.waitConnected();
     const down = await c.waitDisconnected();

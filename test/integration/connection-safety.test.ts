@@ -10,17 +10,9 @@ import { CLOSE_REASONS } from '../../host/plugin/world.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PROBE = fixture('probe');
-
-/** Polls `cond` (cheap, in-memory) until true or the deadline. */
-async function until(cond: () => boolean, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('connection safety', () => {
   let tb: TestBroker | undefined;
@@ -52,28 +44,33 @@ describe('connection safety', () => {
     });
 
     it('pings a silent peer every pingIntervalMs and keeps it while it answers', async () => {
-      tb = await startBroker({ plugin: PROBE, pingIntervalMs: 60, idleTimeoutMs: 200 });
+      // Timings far above scheduling noise on a loaded machine (#14): a ping every 250 ms, idle after 2.5 s.
+      const idleTimeoutMs = 2500;
+      tb = await startBroker({ plugin: PROBE, pingIntervalMs: 250, idleTimeoutMs });
       const c = await connect();
       const started = Date.now();
-      // Answer five pings: more than the idle timeout passes, yet the connection stays.
-      for (let i = 0; i < 5; i++) {
-        expect((await c.readFrame(2000)).length).toBe(0);
+      // Answer pings until more than the idle timeout has passed: the connection stays.
+      let pings = 0;
+      while (Date.now() - started <= idleTimeoutMs + 250) {
+        expect((await c.readFrame()).length).toBe(0);
         c.write('0\n');
+        pings++;
       }
-      expect(Date.now() - started).toBeGreaterThan(200);
+      expect(pings).toBeGreaterThan(1);
       c.send('still here');
       expect((await c.readFrame()).toString()).toBe('still here');
       expect(c.closed).toBe(false);
     });
 
     it('closes a peer that sends nothing for idleTimeoutMs (heartbeat-timeout)', async () => {
-      tb = await startBroker({ plugin: PROBE, pingIntervalMs: 0, idleTimeoutMs: 150 });
+      // A talker every 250 ms against a 2.5 s idle timeout: ten times the margin (#14).
+      tb = await startBroker({ plugin: PROBE, pingIntervalMs: 0, idleTimeoutMs: 2500 });
       const c = await connect();
       const talker = await connect();
-      const keepTalking = setInterval(() => talker.write('0\n'), 30);
+      const keepTalking = setInterval(() => talker.write('0\n'), 250);
       try {
-        await c.waitClosed(3000);
-        await until(() => brokenLogs('heartbeat-timeout').length === 1, 2000, 'handle-broken(heartbeat-timeout)');
+        await c.waitClosed(10_000);
+        await waitFor(() => brokenLogs('heartbeat-timeout').length === 1, 'handle-broken(heartbeat-timeout)');
         expect(talker.closed).toBe(false);
         expect(tb.broker.stats().closed['heartbeat-timeout']).toBe(1);
       } finally {
@@ -84,13 +81,14 @@ describe('connection safety', () => {
 
   describe('authentication gate', () => {
     it('closes connections the plugin has not authenticated within authDeadlineMs, and only those', async () => {
-      tb = await startBroker({ plugin: PROBE, authDeadlineMs: 200, pingIntervalMs: 0, idleTimeoutMs: 0 });
+      // 2 s for the trusted peer to authenticate: far above scheduling noise (#14).
+      tb = await startBroker({ plugin: PROBE, authDeadlineMs: 2000, pingIntervalMs: 0, idleTimeoutMs: 0 });
       const anonymous = await connect();
       const trusted = await connect();
       trusted.send('@');
       expect((await trusted.readFrame()).toString()).toBe('1');
-      await anonymous.waitClosed(3000);
-      await until(() => brokenLogs('auth-timeout').length === 1, 2000, 'handle-broken(auth-timeout)');
+      await anonymous.waitClosed(10_000);
+      await waitFor(() => brokenLogs('auth-timeout').length === 1, 'handle-broken(auth-timeout)');
       trusted.send('still here');
       expect((await trusted.readFrame()).toString()).toBe('still here');
     });
@@ -131,9 +129,11 @@ describe('connection safety', () => {
       const c = await connect();
       c.write(Buffer.concat(Array.from({ length: 50 }, () => Buffer.from('1\ny'))));
       await c.waitClosed();
-      expect(c.frames.length).toBeLessThanOrEqual(11);
+      // The burst (10) passes; each 100 ms the machine takes to process the flood adds one token, so
+      // the bound above is wide (a stalled loop must not fail it) yet far below the 50 sent.
       expect(c.frames.length).toBeGreaterThanOrEqual(10);
-      await until(() => brokenLogs('rate-limited').length === 1, 2000, 'handle-broken(rate-limited)');
+      expect(c.frames.length).toBeLessThanOrEqual(20);
+      await waitFor(() => brokenLogs('rate-limited').length === 1, 'handle-broken(rate-limited)');
     });
 
     it('drops frames over the byte rate without calling the plugin, keeping the connection (rateAction drop)', async () => {
@@ -141,10 +141,11 @@ describe('connection safety', () => {
       const c = await connect();
       c.write(Buffer.concat(Array.from({ length: 30 }, () => Buffer.from('10\n0123456789'))));
       c.write('0\n'); // a heartbeat after the flood: its answer proves the flood was processed
-      await until(() => c.frames.some((f) => f.length === 0), 5000, 'the heartbeat answer');
+      await waitFor(() => c.frames.some((f) => f.length === 0), 'the heartbeat answer');
       const echoed = c.frames.filter((f) => f.length > 0).length;
+      // The burst (100 bytes: 10 frames) passes, plus one frame per 100 ms of processing time.
       expect(echoed).toBeGreaterThanOrEqual(10);
-      expect(echoed).toBeLessThan(15);
+      expect(echoed).toBeLessThanOrEqual(20);
       expect(tb.broker.stats().framesDropped).toBe(30 - echoed);
       expect(c.closed).toBe(false);
     });
@@ -154,8 +155,8 @@ describe('connection safety', () => {
     it('closes connections beyond maxConnections at once, counts them and logs one summary line', async () => {
       tb = await startBroker({ plugin: PROBE, maxConnections: 5 });
       const cs = await Promise.all(Array.from({ length: 8 }, () => connect()));
-      await until(() => cs.filter((c) => c.closed).length === 3, 3000, '3 refusals');
-      await until(() => tb!.logs.some((l) => l.msg === 'refused connections'), 3000, 'the summary line');
+      await waitFor(() => cs.filter((c) => c.closed).length === 3, '3 refusals');
+      await waitFor(() => tb!.logs.some((l) => l.msg === 'refused connections'), 'the summary line');
       expect(tb.logs.filter((l) => l.msg === 'refused connections')).toHaveLength(1);
       expect(tb.broker.stats().refused['max-connections']).toBe(3);
       // The plugin never saw the refused ones.
@@ -166,7 +167,7 @@ describe('connection safety', () => {
       tb = await startBroker({ plugin: PROBE, maxConnectionsPerIp: 2 });
       const a = await Promise.all(Array.from({ length: 3 }, () => connect('127.0.0.1')));
       const b = await Promise.all(Array.from({ length: 2 }, () => connect('127.0.0.2')));
-      await until(() => a.filter((c) => c.closed).length === 1, 3000, 'one refusal for 127.0.0.1');
+      await waitFor(() => a.filter((c) => c.closed).length === 1, 'one refusal for 127.0.0.1');
       for (const c of b) {
         c.send('ok');
         expect((await c.readFrame()).toString()).toBe('ok');
@@ -174,7 +175,7 @@ describe('connection safety', () => {
       expect(tb.broker.stats().refused['max-connections-per-ip']).toBe(1);
       // A slot frees when a connection ends.
       a.find((c) => !c.closed)!.close();
-      await until(() => tb!.broker.stats().live === 3, 3000, 'the close to register');
+      await waitFor(() => tb!.broker.stats().live === 3, 'the close to register');
       const again = await connect('127.0.0.1');
       again.send('back');
       expect((await again.readFrame()).toString()).toBe('back');
@@ -182,12 +183,14 @@ describe('connection safety', () => {
 
     it('limits the accept rate per client IP', async () => {
       tb = await startBroker({ plugin: PROBE, acceptRatePerIp: 5 });
-      const cs = await Promise.all(Array.from({ length: 12 }, () => connect()));
-      await until(() => tb!.broker.stats().accepted === 12, 3000, 'all 12 accepts');
+      const cs = await Promise.all(Array.from({ length: 40 }, () => connect()));
+      await waitFor(() => tb!.broker.stats().accepted === 40, 'all 40 accepts');
+      // 5 pass at once and one more per 200 ms: some of 40 are refused unless connecting took
+      // 7 s, and never more than 35. An exact count would measure the machine's speed (#14).
       const refused = tb.broker.stats().refused['accept-rate-per-ip'] ?? 0;
-      expect(refused).toBeGreaterThanOrEqual(5);
-      expect(refused).toBeLessThanOrEqual(7);
-      await until(() => cs.filter((c) => c.closed).length === refused, 3000, 'refused sockets to close');
+      expect(refused).toBeGreaterThanOrEqual(1);
+      expect(refused).toBeLessThanOrEqual(35);
+      await waitFor(() => cs.filter((c) => c.closed).length === refused, 'refused sockets to close');
     });
   });
 
@@ -207,7 +210,7 @@ describe('connection safety', () => {
         cs.push(...some);
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
       }
-      await until(() => (tb!.broker.stats().closed['slow-consumer'] ?? 0) === 1000, 20_000, '1000 slow-consumer closes');
+      await waitFor(() => (tb!.broker.stats().closed['slow-consumer'] ?? 0) === 1000, '1000 slow-consumer closes', { deadlineMs: 20_000 });
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       // Unbounded, the broker would hold 1000 × 8 MiB = 8 GiB here; bounded, each peer costs at
       // most maxOutboundBytes in the broker (plus what the kernel buffers).
@@ -222,7 +225,7 @@ describe('connection safety', () => {
       const c = await connect();
       c.socket.pause();
       c.send('#' + 'y'.repeat(1023)); // 1000 × 1 KiB queued for a peer that is not reading yet
-      await until(() => tb!.broker.stats().framesIn === 1, 3000, 'the push');
+      await waitFor(() => tb!.broker.stats().framesIn === 1, 'the push');
       const stopped = tb.stop();
       c.socket.resume();
       await stopped;
@@ -237,7 +240,7 @@ describe('connection safety', () => {
       const c = await connect();
       c.socket.pause();
       c.send('#' + 'z'.repeat(16 * 1024 - 1)); // 16 MiB: more than the kernel buffers
-      await until(() => tb!.broker.stats().framesIn === 1, 3000, 'the push');
+      await waitFor(() => tb!.broker.stats().framesIn === 1, 'the push');
       await tb.stop();
       expect(tb.logs.some((l) => l.msg === 'drain timeout: closing channels with unsent frames')).toBe(true);
       expect(brokenLogs('shutdown')).toHaveLength(1);

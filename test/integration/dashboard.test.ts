@@ -15,6 +15,7 @@ import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { launchChromium, type TestBrowser } from '../helpers/chromium.js';
 import { TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'dashboard-test-token';
 
@@ -88,15 +89,19 @@ describe('the dashboard in Chromium', () => {
     await untilShown(page, 'conn-tcp', 3);
     let sawRate = false;
     let sawLatency = false;
-    const trafficEnd = Date.now() + 4000;
     let sent = 0;
-    while (Date.now() < trafficEnd && !(sawRate && sawLatency)) {
-      for (const m of members) for (let i = 0; i < 40; i++) m.send(`frame ${sent++}`);
-      for (const m of members) await m.waitFrames(m.frames.length + 40, 10_000);
-      sawRate ||= (await shown(page, 'frames-in-rate')) > 0;
-      sawLatency ||= (await shown(page, 'call-p50')) > 0;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Traffic in rounds until the page (updated once a second) shows a rate and a latency.
+    await waitFor(
+      async () => {
+        for (const m of members) for (let i = 0; i < 40; i++) m.send(`frame ${sent++}`);
+        for (const m of members) await m.waitFrames(m.frames.length + 40, 10_000);
+        sawRate ||= (await shown(page, 'frames-in-rate')) > 0;
+        sawLatency ||= (await shown(page, 'call-p50')) > 0;
+        return sawRate && sawLatency;
+      },
+      () => `a frame rate (${sawRate}) and a call latency (${sawLatency}) on the page`,
+      { deadlineMs: 20_000, intervalMs: 100 },
+    );
     expect(sawRate).toBe(true);
     expect(sawLatency).toBe(true);
 

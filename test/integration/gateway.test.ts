@@ -10,6 +10,7 @@ import { startLogicServer, type LogicServer } from '../../examples/logic-server/
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
 import { ROOT } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Built by `npm run build` (build:plugins), like the echo plugin.
 const GATEWAY = `${ROOT}plugins/gateway/build/gateway.wasm`;
@@ -79,11 +80,7 @@ describe('gateway sample', () => {
     ada.send('are you there');
     // The gateway's upstream channels are refused, every node gets ejected, and its retry timer
     // backs off; the message waits in the gateway. Bring one node back:
-    const deadline = Date.now() + 2000;
-    while (!tb!.logs.some((l) => l.msg === 'upstream node refused a connection: ejected')) {
-      expect(Date.now()).toBeLessThan(deadline);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(() => tb!.logs.some((l) => l.msg === 'upstream node refused a connection: ejected'), 'a node ejected');
     await nodes[1].restart();
     expect((await ada.readFrame(10_000)).toString()).toBe('n2: are you there');
     expect(tb!.broker.stats().pluginTraps).toBe(0);

@@ -7,6 +7,7 @@ import { CLOSE_REASONS } from '../../host/plugin/world.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { useClients } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PROBE = fixture('probe');
 const WORKER = { isolation: 'worker', pluginCallBudgetMs: 1000 } as const;
@@ -16,13 +17,12 @@ describe('calling rules in worker isolation', () => {
   let tb: TestBroker | undefined;
   const { connect } = useClients(() => tb);
   const probeLogs = (msg: string) => tb!.logs.filter((l) => l.plugin === 'probe' && l.msg === msg);
-  const waitLog = async (msg: string, count = 1, deadlineMs = 5000): Promise<void> => {
-    const deadline = Date.now() + deadlineMs;
-    while (probeLogs(msg).length < count) {
-      if (Date.now() > deadline) throw new Error(`expected ${count} "${msg}" log lines, got ${probeLogs(msg).length}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const waitLog = (msg: string, count = 1, deadlineMs?: number): Promise<void> =>
+    waitFor(
+      () => probeLogs(msg).length >= count,
+      () => `${count} "${msg}" log lines (got ${probeLogs(msg).length})`,
+      { deadlineMs },
+    );
 
   it('refuses a connection asynchronously: frames sent meanwhile never reach the plugin, handle-broken(refused-by-plugin) does', async () => {
     tb = await startBroker({ plugin: PROBE, pluginConfig: 'o', ...WORKER }); // probe refuses odd peer ports

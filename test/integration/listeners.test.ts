@@ -19,6 +19,7 @@ import { TestClient, connectClient } from '../helpers/client.js';
 import { BROKER_BIN, ECHO_WASM, ROOT, fixture } from '../helpers/paths.js';
 import { makeTestCert, writeTestFile, type TestCert } from '../helpers/tls.js';
 import { connectWs, type TestWsClient } from '../helpers/ws-client.js';
+import { Waiter, waitFor } from '../helpers/wait.js';
 
 const PEER_INFO = fixture('peer-info');
 const ROUTER = fixture('router');
@@ -26,41 +27,27 @@ const ROUTER = fixture('router');
 /** A client of the binary framing over any socket: frames decoded as they arrive. */
 class BinaryClient {
   readonly frames: Buffer[] = [];
-  #wake: (() => void) | undefined;
+  readonly #waiter = new Waiter();
   constructor(readonly socket: net.Socket) {
     const d = new BinaryDecoder({ onFrame: (b) => this.frames.push(Buffer.from(b)) }, 1 << 20);
     socket.on('data', (c: Buffer) => {
       d.push(c);
-      this.#wake?.();
+      this.#waiter.wake();
     });
-    socket.on('close', () => this.#wake?.());
+    socket.on('close', () => this.#waiter.wake());
     socket.on('error', () => {});
   }
   send(body: string | Uint8Array): void {
     this.socket.write(encodeBinaryFrame(typeof body === 'string' ? Buffer.from(body) : body));
   }
-  async waitFrames(n: number, deadlineMs = 5000): Promise<Buffer[]> {
-    const deadline = Date.now() + deadlineMs;
-    while (this.frames.length < n) {
-      if (this.socket.closed) throw new Error(`closed with ${this.frames.length}/${n} frames`);
-      if (Date.now() > deadline) throw new Error(`${this.frames.length}/${n} frames`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, deadline - Date.now());
-        this.#wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-    }
+  async waitFrames(n: number, deadlineMs?: number): Promise<Buffer[]> {
+    const failIf = (): string | undefined => (this.socket.closed ? 'closed' : undefined);
+    await this.#waiter.until(
+      () => this.frames.length >= n,
+      () => `${this.frames.length}/${n} frames`,
+      { deadlineMs, failIf },
+    );
     return this.frames.slice(0, n);
-  }
-}
-
-async function until(cond: () => boolean, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -188,7 +175,7 @@ describe('listeners', () => {
     await once(s, 'connect');
     s.write('5\nhello');
     await once(s, 'close');
-    await until(() => tb!.broker.stats().refused['tls-handshake-failed'] === 1, 5000, 'the refusal counted');
+    await waitFor(() => tb!.broker.stats().refused['tls-handshake-failed'] === 1, 'the refusal counted');
     good.send('fine');
     expect((await good.readFrame()).subarray(3).toString()).toBe('fine');
     expect(tb!.broker.stats().closed).toEqual({});
@@ -215,7 +202,7 @@ describe('listeners', () => {
     closers.push(() => pending.destroy());
     pending.on('error', () => {});
     await once(pending, 'connect');
-    await until(() => tb!.broker.stats().accepted === 1, 5000, 'the first accept');
+    await waitFor(() => tb!.broker.stats().accepted === 1, 'the first accept');
     await expect(tlsSocket(2)).rejects.toThrow();
     expect(tb!.broker.stats().refused['max-connections-per-ip']).toBe(1);
   });

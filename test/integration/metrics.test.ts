@@ -15,6 +15,7 @@ import { TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
 import { makeTestCert } from '../helpers/tls.js';
 import { connectWs, type TestWsClient } from '../helpers/ws-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Every metric issue #11 names, with its type (a contract). */
 const CONTRACT: readonly [string, string][] = [
@@ -59,14 +60,6 @@ async function scrape(): Promise<string> {
   return r.text;
 }
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = 5000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('GET /metrics', () => {
   it("has every metric of issue #11 with its type, and Node's process metrics", async () => {
     tb = await startBroker({ plugin: fixture('probe'), adminListen: '127.0.0.1:0' });
@@ -85,7 +78,7 @@ describe('GET /metrics', () => {
     b.send('0123456789');
     await b.readFrame();
     b.close();
-    await until(() => tb!.broker.view.connections().tcp === 1, 'the close');
+    await waitFor(() => tb!.broker.view.connections().tcp === 1, 'the close');
     const text = await scrape();
     const status = (await admin(tb.broker, '/api/v1/status')).json as { traffic: Record<string, number> };
     expect(metricSample(text, 'plugbroker_connections{transport="tcp"}')).toBe(1);
@@ -120,7 +113,7 @@ describe('GET /metrics', () => {
       raw.push(plain, secure);
       ws.push(await connectWs(`ws://127.0.0.1:${port('ws')}/m`));
       ws.push(await connectWs(`wss://127.0.0.1:${port('wss')}/m`, { rejectUnauthorized: false }));
-      await until(() => tb!.broker.view.connections().tls === 1, 'the tls connection');
+      await waitFor(() => tb!.broker.view.connections().tls === 1, 'the tls connection');
       const text = await scrape();
       for (const t of ['tcp', 'tls', 'ws', 'wss']) expect(metricSample(text, `plugbroker_connections{transport="${t}"}`), t).toBe(1);
       const channels = (await admin(tb.broker, '/api/v1/channels')).json.channels as { transport: string }[];
@@ -146,7 +139,7 @@ describe('GET /metrics', () => {
     await once(refused, 'close');
     for (let i = 0; i < 10; i++) c.send(`f${i}`);
     await c.readFrame();
-    await until(() => tb!.broker.stats().framesDropped > 0, 'a drop');
+    await waitFor(() => tb!.broker.stats().framesDropped > 0, 'a drop');
     const text = await scrape();
     expect(metricSample(text, 'plugbroker_connections_refused_total{reason="max-connections"}')).toBe(1);
     expect(metricSample(text, 'plugbroker_frames_dropped_total{reason="rate-limited"}')).toBe(tb.broker.stats().framesDropped);
@@ -157,7 +150,7 @@ describe('GET /metrics', () => {
     const c = await connect();
     c.send('!');
     await c.waitClosed();
-    await until(() => tb!.broker.pluginHealth === 'ok' && tb!.broker.view.plugin()!.restarts === 1, 'the restart');
+    await waitFor(() => tb!.broker.pluginHealth === 'ok' && tb!.broker.view.plugin()!.restarts === 1, 'the restart');
     const text = await scrape();
     expect(metricSample(text, 'plugbroker_plugin_restarts_total')).toBe(1);
     expect(metricSample(text, 'plugbroker_plugin_health{state="ok"}')).toBe(1);
@@ -188,7 +181,7 @@ describe('GET /metrics', () => {
     for (let i = 0; i < frames; i++) c.send(`m${i}`);
     await c.waitFrames(frames);
     let count = 0;
-    await until(async () => {
+    await waitFor(async () => {
       count = metricSample(await scrape(), 'plugbroker_plugin_call_duration_seconds_count{export="handle-msg"}') ?? 0;
       return count >= 3;
     }, 'timed calls');
@@ -208,7 +201,7 @@ describe('the closed connections log line', () => {
     a.close();
     b.send('c'); // probe: channel-close(self)
     await b.waitClosed();
-    await until(() => tb!.logs.some((l) => l.msg === 'closed connections'), 'the summary line');
+    await waitFor(() => tb!.logs.some((l) => l.msg === 'closed connections'), 'the summary line');
     const lines = tb.logs.filter((l) => l.msg === 'closed connections');
     const total: Record<string, number> = {};
     for (const l of lines) for (const [k, v] of Object.entries(l.closed as Record<string, number>)) total[k] = (total[k] ?? 0) + v;

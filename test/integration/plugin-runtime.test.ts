@@ -7,6 +7,7 @@ import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { useClients } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
 import { CLOSE_REASONS } from '../../host/plugin/world.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PROBE = fixture('probe');
 const reasonCode = (r: (typeof CLOSE_REASONS)[number]): number => CLOSE_REASONS.indexOf(r);
@@ -15,13 +16,12 @@ describe('plugin runtime', () => {
   let tb: TestBroker | undefined;
   const { connect } = useClients(() => tb);
   const pluginLogs = (msg: string) => tb!.logs.filter((l) => l.plugin === 'probe' && l.msg === msg);
-  const waitLog = async (msg: string, count = 1, deadlineMs = 5000): Promise<void> => {
-    const deadline = Date.now() + deadlineMs;
-    while (pluginLogs(msg).length < count) {
-      if (Date.now() > deadline) throw new Error(`expected ${count} "${msg}" log lines, got ${pluginLogs(msg).length}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const waitLog = (msg: string, count = 1, deadlineMs?: number): Promise<void> =>
+    waitFor(
+      () => pluginLogs(msg).length >= count,
+      () => `${count} "${msg}" log lines (got ${pluginLogs(msg).length})`,
+      { deadlineMs },
+    );
 
   it('survives a trap: logs it, closes that channel (plugin-failed), restarts, keeps serving others', async () => {
     tb = await startBroker({ plugin: PROBE });

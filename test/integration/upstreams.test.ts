@@ -11,6 +11,7 @@ import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, type TestClient } from '../helpers/client.js';
 import { fixture } from '../helpers/paths.js';
 import { startNodes, UpstreamNode } from '../helpers/upstream-node.js';
+import { waitFor } from '../helpers/wait.js';
 
 const UPSTREAM = fixture('upstream');
 
@@ -174,13 +175,7 @@ describe.each(ISOLATIONS)('upstreams, $isolation isolation', ({ isolation }) => 
     // Recovery: the node listens again; once its ejection (≤ 100 ms for a first failure) is over,
     // round-robin reaches it again.
     await dead.listen();
-    const deadline = Date.now() + 5000;
-    let seen = '';
-    while (seen !== 'n2') {
-      expect(Date.now()).toBeLessThan(deadline);
-      const ch = await openCh(c);
-      seen = await nodeOf(c, ch);
-    }
+    await waitFor(async () => (await nodeOf(c, await openCh(c))) === 'n2', 'a new channel on n2 again');
   });
 
   it('a node that drops its connections: every channel on it ends (peer-closed) and new ones go to the survivor', async () => {
@@ -244,11 +239,7 @@ describe.each(ISOLATIONS)('upstreams, $isolation isolation', ({ isolation }) => 
     await nodeOf(c, b);
     expect(nodes[0].connections + nodes[1].connections).toBe(2);
     await tb!.stop();
-    const deadline = Date.now() + 5000;
-    while (nodes[0].connections + nodes[1].connections > 0) {
-      expect(Date.now()).toBeLessThan(deadline);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(() => nodes[0].connections + nodes[1].connections === 0, 'both upstream channels closed');
     expect(tb!.broker.stats().closed.shutdown).toBe(3); // the client and both upstream channels
   });
 
@@ -260,11 +251,7 @@ describe.each(ISOLATIONS)('upstreams, $isolation isolation', ({ isolation }) => 
     expect(await ask(c, ch, 'still')).toBe('n1:still');
     await tb!.broker.reloadPlugin(UPSTREAM);
     // The new instance never knew that channel: it is closed (no handle-broken to anyone).
-    const deadline = Date.now() + 5000;
-    while (nodes[0].connections > 0) {
-      expect(Date.now()).toBeLessThan(deadline);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(() => nodes[0].connections === 0, "the old instance's upstream channel closed");
     const again = await openCh(c);
     expect(await ask(c, again, 'swapped')).toBe('n1:swapped');
   });
@@ -277,11 +264,7 @@ describe.each(ISOLATIONS)('upstreams, $isolation isolation', ({ isolation }) => 
     clients.push(victim);
     victim.send('!');
     await victim.waitClosed();
-    const deadline = Date.now() + 5000;
-    while (nodes[0].connections > 0) {
-      expect(Date.now()).toBeLessThan(deadline);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(() => nodes[0].connections === 0, "the old instance's upstream channel closed");
     // The fresh instance opens its own.
     const again = await openCh(c);
     expect(again).toBeGreaterThan(ch);

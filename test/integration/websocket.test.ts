@@ -12,17 +12,9 @@ import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { ECHO_WASM, fixture } from '../helpers/paths.js';
 import { clientFrame, closeCodeIn, connectWs, rawUpgrade, statusOf, upgradeRequest, upgradeStatus, type TestWsClient } from '../helpers/ws-client.js';
 import type { BrokerOptions } from '../../host/config.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PROBE = fixture('probe');
-
-/** Polls `cond` (cheap, in-memory) until true or the deadline. */
-async function until(cond: () => boolean, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('WebSocket listener', () => {
   let tb: TestBroker | undefined;
@@ -121,7 +113,7 @@ describe('WebSocket listener', () => {
     expect(statusOf(noKey.response)).toBe(400);
     const garbage = await rawUpgrade(tb!.port, 'this is not HTTP\r\n\r\n');
     expect(statusOf(garbage.response)).toBe(400);
-    await until(() => tb!.broker.stats().refused['ws-bad-request'] === 3, 5000, 'three bad requests counted');
+    await waitFor(() => tb!.broker.stats().refused['ws-bad-request'] === 3, 'three bad requests counted');
     expect(tb!.broker.stats().refused).toEqual({ 'ws-wrong-path': 1, 'ws-bad-request': 3 });
     // None of them reached the plugin, and a good client still connects.
     expect(tb!.logs.filter((l) => l.msg === 'connect')).toHaveLength(0);
@@ -136,7 +128,7 @@ describe('WebSocket listener', () => {
     expect(await upgradeStatus(url(), { origin: 'https://APP.example.com' })).toBe(101);
     expect(await upgradeStatus(url(), { origin: 'http://localhost:8080' })).toBe(101);
     expect(await upgradeStatus(url())).toBe(101);
-    await until(() => tb!.broker.stats().refused['ws-origin-refused'] === 1, 5000, 'the refusal counted');
+    await waitFor(() => tb!.broker.stats().refused['ws-origin-refused'] === 1, 'the refusal counted');
   });
 
   it('closes an upgrade that has not finished within handshakeTimeoutMs, however slowly it trickles (slowloris)', async () => {
@@ -169,18 +161,15 @@ describe('WebSocket listener', () => {
     sockets.push(pending);
     pending.on('error', () => {});
     await once(pending, 'connect');
-    await until(() => tb!.broker.stats().accepted === 1, 5000, 'the first accept');
+    await waitFor(() => tb!.broker.stats().accepted === 1, 'the first accept');
     // ...so an upgrade on a second connection is refused before any HTTP is read.
     await expect(connectWs(url())).rejects.toThrow();
-    await until(() => tb!.broker.stats().refused['max-connections'] === 1, 5000, 'the refusal counted');
+    await waitFor(() => tb!.broker.stats().refused['max-connections'] === 1, 'the refusal counted');
     pending.destroy();
     // The slot is freed when the broker sees that socket close: retry until then.
     let c: TestWsClient | undefined;
-    const deadline = Date.now() + 5000;
-    while (c === undefined) {
-      c = await connect().catch(() => undefined);
-      if (c === undefined && Date.now() > deadline) throw new Error('the slot was not freed');
-    }
+    await waitFor(async () => (c = await connect().catch(() => undefined)) !== undefined, 'the slot to be freed');
+    c = c!;
     c.send('now');
     expect((await c.waitMessages(1))[0].toString()).toBe('now');
   });
@@ -207,7 +196,7 @@ describe('WebSocket listener', () => {
     sockets.push(raw.socket);
     raw.socket.pause(); // never reads
     raw.socket.write(clientFrame(0x2, Buffer.from('#' + 'x'.repeat(8 * 1024 - 1)))); // 1000 pushes of 8 KiB
-    await until(() => tb!.broker.stats().closed['slow-consumer'] === 1, 10_000, 'the slow consumer closed');
+    await waitFor(() => tb!.broker.stats().closed['slow-consumer'] === 1, 'the slow consumer closed');
     expect(brokenLogs('slow-consumer')).toHaveLength(1);
     good.send('unaffected');
     expect((await good.waitMessages(1))[0].toString()).toBe('unaffected');

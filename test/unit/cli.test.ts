@@ -29,7 +29,7 @@ function oneLine(stderr: string, code: string): string {
 
 describe('broker CLI errors', () => {
   it.each<[string, string[], string, string]>([
-    ['no command', [], 'PB_ERR_USAGE_MISSING_COMMAND', 'missing command: serve, build, init or config (broker --help describes them)'],
+    ['no command', [], 'PB_ERR_USAGE_MISSING_COMMAND', 'missing command: serve, test, build, init or config (broker --help describes them)'],
     ['an unknown command', ['srve'], 'PB_ERR_USAGE_UNKNOWN_COMMAND', 'unknown command srve (did you mean serve?)'],
     ['an unknown flag', ['serve', '--prot', '1'], 'PB_ERR_USAGE_UNKNOWN_FLAG', 'unknown flag --prot (did you mean --port?)'],
     ['a flag without its value', ['serve', '--plugin', EXISTING, '--port'], 'PB_ERR_USAGE_MISSING_ARGUMENT', '--port needs a value <n>'],
@@ -135,12 +135,19 @@ describe('broker --help and --version', () => {
     for (const text of ['AssemblyScript', 'asconfig.json', 'asc', 'C ', 'clang', 'lld', 'Rust', 'Cargo.toml', 'rustc', 'libstd-rust-dev-wasm32']) {
       expect(r.stdout).toContain(text);
     }
+    // The table is printed as written, one row per language, not re-wrapped at 80 columns (#14).
+    expect(r.stdout).toMatch(/^ {2}AssemblyScript +asconfig\.json +asc, a dependency of plugbroker: nothing to install$/m);
+    expect(r.stdout).toMatch(/^ {2}C +a \*\.c file +clang 14 \+ lld, no libc \(Debian: apt-get install -y clang lld\)$/m);
   });
 
-  it('lists the commands in broker --help', async () => {
+  it('lists the commands in broker --help, each with the first paragraph of its description only', async () => {
     const r = await cli(['--help']);
     expect(r.status).toBe(0);
-    for (const c of ['serve', 'build', 'config']) expect(r.stdout).toContain(c);
+    for (const c of ['serve', 'build', 'init', 'config']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    // The details belong to `broker <command> --help` (#14).
+    expect(r.stdout).not.toContain('A frame is the body length');
+    expect(r.stdout).not.toContain('The language comes from the folder');
+    expect(r.stdout).not.toContain('Templates (--template)');
   });
 
   it('prints the JSON Schema with config schema', async () => {
