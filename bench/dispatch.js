@@ -2,9 +2,10 @@
 // canonical-ABI adapter (dist/host/plugin/abi/instance.js) and the real echo.wasm, against a plain JS
 // function doing the same echo. Both variants copy the payload out on send, as the broker does.
 // Variants are interleaved A B A B … and the figure is the median; the ratio is the headline.
+// Times are CPU time of this process (process.cpuUsage), not wall time: on the shared machine the
+// time spent descheduled would otherwise dominate a 100 ns figure.
 //
 // Usage: node bench/dispatch.js [--quick] [--json]
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -50,9 +51,10 @@ function jsEcho(ch, payload) {
 
 function run(fn) {
   sent = 0;
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   for (let i = 0; i < CALLS; i++) fn(1, PAYLOAD);
-  const ns = ((performance.now() - t0) * 1e6) / CALLS;
+  const used = process.cpuUsage(t0);
+  const ns = ((used.user + used.system) * 1e3) / CALLS;
   if (sent !== CALLS) throw new Error(`expected ${CALLS} sends, got ${sent}`);
   return ns;
 }

@@ -18,8 +18,10 @@ const W = new StaticArray<u32>(64);
 const H = new StaticArray<u32>(8);
 const LAST = new StaticArray<u8>(128);
 
+// A local helper named `rotr` would shadow the builtin (and `rotr<u32>` inside it would then not
+// be generic): the builtin is called under another name. It compiles to one `i32.rotr`.
 // @ts-ignore: decorator
-@inline function rotr(x: u32, n: u32): u32 {
+@inline function ror(x: u32, n: u32): u32 {
   return rotr<u32>(x, n);
 }
 
@@ -29,15 +31,15 @@ function compress(block: usize): void {
   for (let i: usize = 16; i < 64; i++) {
     const w15 = load<u32>(w + ((i - 15) << 2));
     const w2 = load<u32>(w + ((i - 2) << 2));
-    const s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >>> 3);
-    const s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >>> 10);
+    const s0 = ror(w15, 7) ^ ror(w15, 18) ^ (w15 >>> 3);
+    const s1 = ror(w2, 17) ^ ror(w2, 19) ^ (w2 >>> 10);
     store<u32>(w + (i << 2), load<u32>(w + ((i - 16) << 2)) + s0 + load<u32>(w + ((i - 7) << 2)) + s1);
   }
   let a = unchecked(H[0]), b = unchecked(H[1]), c = unchecked(H[2]), d = unchecked(H[3]);
   let e = unchecked(H[4]), f = unchecked(H[5]), g = unchecked(H[6]), hh = unchecked(H[7]);
   for (let i = 0; i < 64; i++) {
-    const t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + unchecked(K[i]) + load<u32>(w + (<usize>i << 2));
-    const t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    const t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + unchecked(K[i]) + load<u32>(w + (<usize>i << 2));
+    const t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
     hh = g;
     g = f;
     f = e;
@@ -79,5 +81,5 @@ export function sha256(data: usize, len: usize, out: usize): void {
   store<u64>(last + n - 8, bswap<u64>(<u64>len * 8));
   compress(last);
   if (n == 128) compress(last + 64);
-  for (let i: usize = 0; i < 8; i++) store<u32>(out + (i << 2), bswap<u32>(unchecked(H[i])));
+  for (let i: usize = 0; i < 8; i++) store<u32>(out + (i << 2), bswap<u32>(unchecked(H[<i32>i])));
 }
