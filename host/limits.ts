@@ -77,6 +77,13 @@ export const MAX_WORKER_BATCH_BYTES = 256 * 1024;
  * `channel-send`, this bounds what one batch hands the I/O thread at once.
  */
 export const MAX_WORKER_BATCH_EFFECT_BYTES = 4 * 1024 * 1024;
+/**
+ * Shared buffer a plugin worker reads each batch's calls from (one per worker): twice
+ * `MAX_WORKER_BATCH_BYTES`, so only a batch of one record larger than that travels in a message.
+ */
+export const WORKER_REQUEST_BUFFER_BYTES = 2 * MAX_WORKER_BATCH_BYTES;
+/** Shared buffer a plugin worker writes each batch's effects into (one per worker); larger effects travel in a message. */
+export const WORKER_RESULT_BUFFER_BYTES = 1024 * 1024;
 /** Upstream handles a plugin worker holds in reserve (refilled with each batch): `upstream-open`s one batch may make. */
 export const WORKER_UPSTREAM_HANDLE_RESERVE = 64;
 /** First ejection of an upstream node that refused or dropped a connection lasts about this long (jittered). */

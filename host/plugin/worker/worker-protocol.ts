@@ -1,10 +1,14 @@
 /**
  * Messages between the I/O thread and a plugin worker (worker-runtime.ts ↔ worker-thread.ts).
  *
- * Calls and their effects cross in batches: one `postMessage` carries every call queued during an
- * event-loop turn, encoded back to back in one byte buffer, and one message carries back every
- * effect (frames sent, closes, log lines, connect answers) of the whole batch. Per message that
- * costs ≈ 1.4 µs in batches of 64 against ≈ 74 µs for a lone `postMessage` (docs/plugin-runtime.md).
+ * Calls and their effects cross in batches: every call queued during an event-loop turn, encoded
+ * back to back, and every effect (frames sent, closes, log lines, connect answers) of the whole
+ * batch. Per message that costs ≈ 1.4 µs in batches of 64 against ≈ 74 µs for a lone `postMessage`
+ * (docs/plugin-runtime.md). The bytes travel through two `SharedArrayBuffer`s made per worker
+ * (`InitMessage.requests`, `.results`), one writer each, so no message carries them and nothing is
+ * cloned: the I/O thread writes a batch only while none is in flight, and the worker writes a result
+ * only while it runs one. A batch or result too large for its buffer (one big record) travels in
+ * the message instead.
  *
  * Record layout, both directions: u8 kind, u32 channel, u32 length, then `length` bytes.
  *
@@ -114,6 +118,10 @@ export interface InitMessage {
   readonly maxChannelDataBytes: number;
   readonly callFuel: number;
   readonly ctl: SharedArrayBuffer;
+  /** Where the I/O thread writes each batch's calls (`BatchMessage.length`); the worker only reads it. */
+  readonly requests: SharedArrayBuffer;
+  /** Where the worker writes each batch's effects (`ResultMessage.length`); the I/O thread only reads it. */
+  readonly results: SharedArrayBuffer;
   /** Configured upstream service names (`upstream-open` refuses others in the worker). */
   readonly upstreamServices: readonly string[];
   /** Channel handles reserved for `upstream-open` (see `BatchMessage.handles`). */
@@ -126,7 +134,10 @@ export interface InitMessage {
 export interface BatchMessage {
   readonly type: 'batch';
   readonly id: number;
-  readonly bytes: Uint8Array;
+  /** Bytes of calls at the start of `InitMessage.requests` (0 when they are in `bytes`). */
+  readonly length: number;
+  /** The calls, only when they did not fit in `InitMessage.requests` (one record above its size). */
+  readonly bytes?: Uint8Array;
   /** More reserved channel handles for `upstream-open`, topping the worker's pool up. */
   readonly handles: readonly number[];
   /**
@@ -172,7 +183,10 @@ export interface StartedMessage {
 export interface ResultMessage {
   readonly type: 'result';
   readonly id: number;
-  readonly effects: Uint8Array;
+  /** Bytes of effects at the start of `InitMessage.results` (0 when they are in `effects`). */
+  readonly length: number;
+  /** The effects, only when they did not fit in `InitMessage.results` (transferred). */
+  readonly effects?: Uint8Array;
   /** Index of the call that trapped, -1 when every call returned. */
   readonly failedAt: number;
   /**
@@ -247,6 +261,42 @@ export class RecordWriter {
     this.#pos -= p;
     this.count -= n;
     return out;
+  }
+
+  /**
+   * Copies the first records, whole, up to `maxBytes` in all and as many as fit in `target`, into
+   * `target` from offset 0; the rest stays, moved to the front. Returns the bytes copied: 0 when the
+   * writer is empty or its first record alone does not fit in `target` (the caller then takes it
+   * with `takeUpTo`).
+   */
+  takeInto(target: Uint8Array, maxBytes: number): number {
+    const limit = Math.min(maxBytes, target.length);
+    const b = this.#buf;
+    let p = 0;
+    let n = 0;
+    if (this.#pos <= limit) {
+      p = this.#pos;
+      n = this.count;
+    } else {
+      while (p < this.#pos) {
+        const next = p + RECORD_HEADER_BYTES + b.readUInt32LE(p + 5);
+        if (next > limit) break;
+        p = next;
+        n++;
+      }
+      // Over `maxBytes` but within `target`: one record is always taken, as `takeUpTo` does.
+      if (n === 0 && p + RECORD_HEADER_BYTES + b.readUInt32LE(5) <= target.length) {
+        p = RECORD_HEADER_BYTES + b.readUInt32LE(5);
+        n = 1;
+      }
+    }
+    if (n === 0) return 0;
+    target.set(b.subarray(0, p), 0);
+    if (p < this.#pos) b.copyWithin(0, p, this.#pos);
+    this.#pos -= p;
+    this.count -= n;
+    if (this.#pos === 0 && this.#buf.length > 1024 * 1024) this.#buf = Buffer.allocUnsafe(4096);
+    return p;
   }
 
   /** Appends already encoded records (`count` of them). */

@@ -30,7 +30,13 @@
 import { Worker } from 'node:worker_threads';
 import { PluginOutOfFuelError, PluginStartError, PluginTimeoutError, PluginTrapError, type PluginFailedError } from '../../errors.js';
 import type { HostImports } from '../../host-api/host-imports.js';
-import { MAX_PLUGIN_PENDING_CALLS, MAX_WORKER_BATCH_BYTES, WORKER_UPSTREAM_HANDLE_RESERVE } from '../../limits.js';
+import {
+  MAX_PLUGIN_PENDING_CALLS,
+  MAX_WORKER_BATCH_BYTES,
+  WORKER_REQUEST_BUFFER_BYTES,
+  WORKER_RESULT_BUFFER_BYTES,
+  WORKER_UPSTREAM_HANDLE_RESERVE,
+} from '../../limits.js';
 import type { PluginSpec } from '../load/plugin-spec.js';
 import { FailurePolicyEnforcer, scheduleRestart, type PluginCallError } from '../runtime/failure-policy.js';
 import { HealthState, type PluginHealth } from '../runtime/health.js';
@@ -107,6 +113,11 @@ export class WorkerRuntime implements PluginRuntime {
   readonly #ctlBuffer = new SharedArrayBuffer(CTL_SLOTS * 4);
   readonly #ctl = new Int32Array(this.#ctlBuffer);
   #worker: Worker | undefined;
+  /** The current worker's shared buffers: calls in (this thread writes), effects out (the worker writes). */
+  #requests: Uint8Array = new Uint8Array(0);
+  #results: Uint8Array = new Uint8Array(0);
+  /** The effects of a batch are copied out of `#results` in one piece before they are applied (see worker-thread.ts `batch`). */
+  readonly #effects = Buffer.allocUnsafeSlow(WORKER_RESULT_BUFFER_BYTES);
   #phase: Phase = 'idle';
   #generation = 0;
   #memoryBytes = 0;
@@ -290,12 +301,17 @@ export class WorkerRuntime implements PluginRuntime {
     }
     // A bounded batch: its effects reach the sockets before the next one runs (slow-consumer limits
     // measure what a batch queued, not the whole backlog at once).
-    const bytes = this.#queue.takeUpTo(MAX_WORKER_BATCH_BYTES);
+    // Written into the worker's request buffer (no batch is in flight, so the worker is not reading
+    // it); the view stays the replay copy until the result. Only one record above its size goes in
+    // the message.
+    const length = this.#queue.takeInto(this.#requests, MAX_WORKER_BATCH_BYTES);
+    const bytes = length > 0 ? this.#requests.subarray(0, length) : this.#queue.takeUpTo(MAX_WORKER_BATCH_BYTES);
     this.#inflight = { id: ++this.#batchId, bytes };
     this.#worker!.postMessage({
       type: 'batch',
       id: this.#inflight.id,
-      bytes,
+      length,
+      bytes: length > 0 ? undefined : bytes,
       handles: this.#topUpHandles(),
       queued: this.#queuedOutbound(),
       remoteSizes: this.#remoteSizes?.take(),
@@ -366,6 +382,11 @@ export class WorkerRuntime implements PluginRuntime {
     if ((this.#phase as Phase) === 'closed') return { type: 'started', error: { name: 'Error', message: 'runtime stopped' }, refused: false, memoryBytes: 0 };
     const worker = new Worker(entry);
     this.#worker = worker;
+    // Fresh buffers per worker: one being terminated may still write into its own.
+    const requests = new SharedArrayBuffer(WORKER_REQUEST_BUFFER_BYTES);
+    const results = new SharedArrayBuffer(WORKER_RESULT_BUFFER_BYTES);
+    this.#requests = new Uint8Array(requests);
+    this.#results = new Uint8Array(results);
     this.#watchdog.armed = true;
     worker.on('message', (msg: FromWorker) => this.#onMessage(worker, msg));
     worker.on('error', (err) => this.#onWorkerDeath(worker, err));
@@ -386,6 +407,8 @@ export class WorkerRuntime implements PluginRuntime {
       maxChannelDataBytes: this.#maxChannelDataBytes,
       callFuel: this.spec.callFuel,
       ctl: this.#ctlBuffer,
+      requests,
+      results,
       upstreamServices: this.#services.upstreamServices,
       // A fresh worker: the reserve as this thread knows it (a dead worker's unapplied opens never happened).
       handles: [...this.#handles, ...this.#topUpHandles()],
@@ -428,7 +451,9 @@ export class WorkerRuntime implements PluginRuntime {
     this.#inflight = undefined;
     this.#memoryBytes = msg.memoryBytes;
     this.#recordTimings(msg.timings);
-    this.#applyEffects(msg.effects);
+    // The worker writes the result buffer only while it runs a batch, so it holds this one until the next is posted.
+    if (msg.effects === undefined) this.#effects.set(this.#results.subarray(0, msg.length), 0);
+    this.#applyEffects(msg.effects ?? this.#effects.subarray(0, msg.length));
     if (msg.restCount > 0) {
       // The batch's effects were full: the calls it did not run go first in the next one.
       const front = new RecordWriter();

@@ -61,3 +61,29 @@ describe('encodeMemberships / forEachMembership', () => {
     expect(encodeMemberships([]).length).toBe(0);
   });
 });
+
+describe('RecordWriter.takeInto', () => {
+  it('copies whole records up to the byte bound into the target and keeps the rest in order', () => {
+    const w = new RecordWriter();
+    for (let k = 1; k <= 5; k++) w.push(k, k, Buffer.alloc(10, k)); // 19 bytes each
+    const target = new Uint8Array(new SharedArrayBuffer(64));
+    expect(w.takeInto(target, 40)).toBe(38);
+    expect(kinds(target.subarray(0, 38))).toEqual([1, 2]);
+    expect(w.count).toBe(3);
+    expect(w.takeInto(target, 1000)).toBe(57);
+    expect(kinds(target.subarray(0, 57))).toEqual([3, 4, 5]);
+    expect([w.count, w.length]).toEqual([0, 0]);
+  });
+
+  it('takes one record above the bound when it fits in the target, and none when it does not', () => {
+    const w = new RecordWriter();
+    w.push(7, 0, Buffer.alloc(100));
+    w.push(8, 0);
+    expect(w.takeInto(new Uint8Array(50), 10)).toBe(0);
+    expect(w.count).toBe(2);
+    const target = new Uint8Array(200);
+    expect(w.takeInto(target, 10)).toBe(109);
+    expect(kinds(target.subarray(0, 109))).toEqual([7]);
+    expect(kinds(w.take())).toEqual([8]);
+  });
+});
