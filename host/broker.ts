@@ -21,6 +21,9 @@ import { swapRuntime, type SwapResult } from './plugin/runtime/hot-swap.js';
 import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/runtime/runtime.js';
 import { createRuntimeServices } from './plugin/runtime/runtime-services.js';
 import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world.js';
+import { PluginChain } from './plugin/chain/plugin-chain.js';
+import { isLive } from './connection/connection-state.js';
+import { PluginWorldMismatchError } from './errors.js';
 import { Router } from './routing/router.js';
 import { TimerTable } from './routing/timers.js';
 import { Upstreams, type UpstreamScope } from './routing/upstreams.js';
@@ -86,6 +89,8 @@ export class Broker {
   /** Upstream channels of each plugin runtime, likewise. */
   readonly #upstreamScopes = new Map<PluginRuntime, UpstreamScope>();
   #runtime: PluginRuntime | undefined;
+  /** With filters (`plugin` a list): the chain, whose last link is `#runtime` (the application). */
+  #chain: PluginChain | undefined;
   #listeners: Listener[] = [];
   /** Admission at TCP accept, for every listener. */
   readonly #gate: AcceptGate = {
@@ -217,9 +222,10 @@ export class Broker {
     return this.#listeners.map((l) => ({ url: l.url, scheme: l.spec.scheme, host: l.address.host, port: l.address.port }));
   }
 
-  /** Plugin health. */
+  /** Plugin health (with a chain: the worst of its plugins). */
   get pluginHealth(): PluginHealth {
-    return this.#runtime?.health ?? 'restarting';
+    if (this.#runtime === undefined) return 'restarting';
+    return this.#chain?.health ?? this.#runtime.health;
   }
 
   /** Linear memory of the current plugin instance, in bytes. */
@@ -269,9 +275,17 @@ export class Broker {
   async #start(): Promise<void> {
     // Read first: a missing token file stops the start before anything loads or listens.
     const adminToken = this.options.adminListen === undefined ? undefined : await readAdminToken(this.options);
-    const spec = await loadPlugin(this.options.plugin, { memoryMaxMb: this.options.pluginMemoryMaxMb, callFuel: this.options.pluginCallFuel });
+    const paths = pluginPaths(this.options.plugin);
+    const spec = await loadPlugin(paths[paths.length - 1], { memoryMaxMb: this.options.pluginMemoryMaxMb, callFuel: this.options.pluginCallFuel });
+    if (paths.length > 1) await this.#startChain(paths);
     const runtime = await this.#createRuntime(spec);
-    await runtime.start();
+    this.#chain?.setLink(this.#chain.length - 1, runtime);
+    try {
+      await runtime.start();
+    } catch (err) {
+      await this.#chain?.stop();
+      throw err;
+    }
     this.#runtime = runtime;
     // Joining never waits for NATS: local clients are served while it connects (docs/cluster.md).
     this.#cluster?.start();
@@ -295,7 +309,7 @@ export class Broker {
     } catch (err) {
       await this.#closeListeners();
       await this.#admin?.close();
-      await runtime.stop();
+      await (this.#chain ?? runtime).stop();
       await this.#cluster?.stop();
       throw err;
     }
@@ -353,7 +367,7 @@ export class Broker {
     if (!flushed) this.log.warn({ drainTimeoutMs: this.options.drainTimeoutMs }, 'drain timeout: closing channels with unsent frames');
     for (const conn of conns) conn.close('shutdown');
     this.#dropTimers();
-    await this.#runtime?.stop();
+    await (this.#chain ?? this.#runtime)?.stop();
     // After the local channels: the others drop this node's memberships on its bye.
     await this.#cluster?.stop();
     if (closed !== undefined) await withTimeout(closed, CLOSE_LINGER_MS + 100);
@@ -458,7 +472,7 @@ export class Broker {
       this.#admission.refuse('shutting-down');
       return false;
     }
-    if (this.#runtime === undefined || this.#runtime.health !== 'ok') {
+    if (this.#runtime === undefined || this.pluginHealth !== 'ok') {
       this.#admission.refuse('plugin-failed');
       return false;
     }
@@ -474,7 +488,7 @@ export class Broker {
   #accept(transport: Transport): void {
     const runtime = this.#runtime;
     // A handshake takes time: the broker may have started stopping, or the plugin failed, meanwhile.
-    if (this.#stopping !== undefined || runtime === undefined || runtime.health !== 'ok') {
+    if (this.#stopping !== undefined || runtime === undefined || this.pluginHealth !== 'ok') {
       this.#admission.refuse(this.#stopping !== undefined ? 'shutting-down' : 'plugin-failed');
       transport.destroy();
       return;
@@ -483,6 +497,14 @@ export class Broker {
     this.#registry.add(conn);
     const peer = conn.peerInfo(false);
     this.#clients.opened(conn, transportLabel(peer));
+    const chain = this.#chain;
+    if (chain !== undefined) {
+      const accepted = chain.handleConnect(conn.id, peer);
+      if (conn.state !== 'connecting') return; // a plugin of the chain failed or closed it already
+      if (accepted !== false) conn.open();
+      else conn.close('refused-by-plugin');
+      return;
+    }
     const generation = runtime.generation;
     const accepted = runtime.handleConnect(conn.id, peer);
     if (runtime.generation !== generation) return; // trapped: already closed as plugin-failed
@@ -491,30 +513,78 @@ export class Broker {
     else conn.close('refused-by-plugin');
   }
 
-  /** A runtime for `spec` with this broker's isolation, failure policy and host interface. */
-  async #createRuntime(spec: PluginSpec): Promise<PluginRuntime> {
+  /**
+   * Loads and starts the filters of a plugin chain (every path but the last); the application is
+   * started by the caller as the chain's last link. Filters run inline (plugin-chain.ts).
+   * @throws {PluginWorldMismatchError} when a plugin in front of another is not a filter.
+   */
+  async #startChain(paths: readonly string[]): Promise<void> {
+    const chain = new PluginChain(paths.length, {
+      isLive: (channel) => {
+        const conn = this.#registry.get(channel);
+        return conn !== undefined && isLive(conn.state);
+      },
+      close: (channel, reason) => this.#registry.get(channel)?.close(reason),
+      groupSize: (group) => this.#router.groupSize(group),
+      owner: this.#hooks,
+      countFailure: () => this.#stats.pluginTraps++,
+      log: this.log.child({ chain: paths.length }),
+      maxFrameBytes: this.options.maxFrameBytes,
+    });
+    this.#chain = chain;
+    try {
+      for (let i = 0; i < paths.length - 1; i++) {
+        const spec = await loadPlugin(paths[i], { memoryMaxMb: this.options.pluginMemoryMaxMb, callFuel: this.options.pluginCallFuel });
+        if (spec.filter !== true) {
+          throw new PluginWorldMismatchError(
+            paths[i],
+            `${paths[i]} is not a filter (world filter: it exports no handle-send), so it cannot sit in front of ${paths[i + 1]}: only the last --plugin may be a plain plugin`,
+          );
+        }
+        const runtime = await this.#createRuntime(spec, i);
+        chain.setLink(i, runtime);
+        await runtime.start();
+      }
+    } catch (err) {
+      for (const link of chain.links) await link?.stop();
+      this.#chain = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * A runtime for `spec` with this broker's isolation, failure policy and host interface. `link`:
+   * its place in the plugin chain (filters run inline; the last link is the application).
+   */
+  async #createRuntime(spec: PluginSpec, link?: number): Promise<PluginRuntime> {
     const log = this.log.child({ plugin: spec.name });
     // Each runtime has its own timers: they fire into it, and go when it is swapped out or stopped.
     let runtime: PluginRuntime | undefined;
     const timers = new TimerTable((token, arm) => runtime?.handleTimer(token, arm));
     const upstreamScope = this.#upstreams.createScope();
     const router = this.#router;
-    runtime = await createRuntime(this.options.isolation, {
+    const chain = this.#chain;
+    const index = link ?? (chain === undefined ? 0 : chain.length - 1);
+    const isFilter = chain !== undefined && index < chain.length - 1;
+    // Filters keep their own channel data; the application (or a lone plugin) the broker's.
+    const channelData = isFilter ? chain.dataOf(index) : this.#channelData;
+    const imports = createBrokerHostImports({
+      router,
+      logger: log,
+      timers,
+      upstreams: upstreamScope,
+      maxFrameBytes: this.options.maxFrameBytes,
+      timed: spec.timed,
+      channelData,
+      maxChannelDataBytes: this.options.channelDataMaxBytes,
+    });
+    runtime = await createRuntime(isFilter ? 'inline' : this.options.isolation, {
       spec,
-      imports: createBrokerHostImports({
-        router,
-        logger: log,
-        timers,
-        upstreams: upstreamScope,
-        maxFrameBytes: this.options.maxFrameBytes,
-        timed: spec.timed,
-        channelData: this.#channelData,
-        maxChannelDataBytes: this.options.channelDataMaxBytes,
-      }),
-      services: createRuntimeServices({ router, timers, upstreams: upstreamScope, cluster: this.#cluster, channelData: this.#channelData }),
+      imports: chain === undefined ? imports : chain.importsFor(index, imports),
+      services: createRuntimeServices({ router, timers, upstreams: upstreamScope, cluster: this.#cluster, channelData }),
       config: this.options.pluginConfig,
       log,
-      owner: this.#hooks,
+      owner: chain === undefined ? this.#hooks : chain.ownerFor(index),
       failurePolicy: this.options.onPluginFailure,
       callBudgetMs: this.options.pluginCallBudgetMs,
       maxFrameBytes: this.options.maxFrameBytes,
@@ -536,7 +606,7 @@ export class Broker {
    * @throws {PluginLoadError | PluginNotComponentError | PluginWorldMismatchError | PluginForbiddenImportError | PluginStartError}
    *   the new plugin was refused; the old one keeps serving.
    */
-  reloadPlugin(path: string = this.options.plugin): Promise<SwapResult> {
+  reloadPlugin(path: string = pluginPaths(this.options.plugin).at(-1)!): Promise<SwapResult> {
     const run = (): Promise<SwapResult> => this.#reload(path);
     const next = (this.#reloading ?? Promise.resolve()).then(run, run);
     this.#reloading = next.catch(() => undefined);
@@ -564,7 +634,9 @@ export class Broker {
     }
     const old = this.#runtime;
     this.#runtime = next;
-    const result = swapRuntime(old, next, this.#hooks);
+    // In a chain only the application is swapped; the filters keep running.
+    this.#chain?.setLink(this.#chain.length - 1, next);
+    const result = swapRuntime(old, next, this.#chain?.ownerFor(this.#chain.length - 1) ?? this.#hooks);
     this.#dropTimers(old);
     // The new instance never knew the old one's upstream channels (they are not replayed): close them.
     this.#upstreamScopes.get(old)?.closeAll();
@@ -593,7 +665,8 @@ export class Broker {
     // ConnectionEvents
     onFrame: (conn, body) => {
       this.#stats.framesIn++;
-      this.#runtime!.handleMsg(conn.id, body);
+      if (this.#chain !== undefined) this.#chain.handleMsg(conn.id, body);
+      else this.#runtime!.handleMsg(conn.id, body);
     },
     onClosed: (conn, reason, notifyPlugin) => {
       this.#registry.delete(conn.id);
@@ -606,9 +679,11 @@ export class Broker {
       this.log.debug({ connId: conn.id, remote: conn.remote, reason }, 'connection closed');
       if (!notifyPlugin) {
         this.#channelData.delete(conn.id);
+        this.#chain?.channelEnded(conn.id);
         return;
       }
-      this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
+      if (this.#chain !== undefined) this.#chain.handleBroken(conn.id, closeReasonCode(reason));
+      else this.#runtime?.handleBroken(conn.id, closeReasonCode(reason));
       // Channel data stays readable during handle-broken (inline: delivered by now, or at the end
       // of the call running, which is this same turn); worker isolation reads its own mirror.
       const id = conn.id;
@@ -654,6 +729,11 @@ export class Broker {
     // Upstream channels are not replayed: they belong to the instance that opened them (closed on reset).
     for (const conn of this.#registry.list()) if (conn.state === 'open' && !this.#upstreams.has(conn.id)) yield [conn.id, conn.peerInfo(true)] as const;
   }
+}
+
+/** The plugin paths of option `plugin`: one, or a chain (filters first, the application last). */
+function pluginPaths(plugin: string | readonly string[]): readonly string[] {
+  return typeof plugin === 'string' ? [plugin] : plugin;
 }
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {

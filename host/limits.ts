@@ -181,3 +181,6 @@ export const CLUSTER_SYNC_MIN_INTERVAL_MS = 250;
 export const MAX_CLUSTER_TOKEN_CHARS = 64;
 /** Group subjects cached for cross-node sends (a cache, cleared when full). */
 export const CLUSTER_SUBJECT_CACHE_ENTRIES = 16_384;
+
+/** Plugin calls a frame may go through in a plugin chain before it is dropped as a loop (`PB_ERR_CHAIN_LOOP`, wit/plugin.wit world `filter`). */
+export const MAX_CHAIN_PASSES = 64;

@@ -377,15 +377,28 @@ export class Cluster implements ClusterLink, ClusterMetricsSource {
   }
 
   #tick(): void {
-    const now = this.#now();
     if (this.#bus.connected && this.#ticks++ % 2 === 0) this.#beat();
+    // The expiry check waits for the I/O phase of this event-loop turn: Node runs timers before it
+    // reads sockets, so after this process was itself blocked or starved of CPU, the others' beats
+    // may be waiting unread in the NATS socket, and checking now would take them all for lost.
+    setImmediate(() => this.#expire());
+    this.#bus.flushSoon();
+    this.#logDrops();
+  }
+
+  #expire(): void {
+    if (this.#stopped) return;
+    const now = this.#now();
     for (const node of this.#membership.expire(now)) {
       this.#stats.nodesLost++;
       this.#snapshotSentMs.delete(node);
       this.#log.warn({ lost: node, silentForMs: `> ${3 * this.config.presenceIntervalMs}` }, 'cluster node lost: its memberships are dropped');
     }
     if (this.#bus.connected) for (const node of this.#membership.syncsDue(now)) this.#requestSync(node);
-    this.#bus.flushSoon();
+  }
+
+  /** One log line per interval for the sends dropped and the malformed messages since the last. */
+  #logDrops(): void {
     if (this.#droppedUnlogged > 0) {
       const e = new ClusterSendDroppedError(this.#droppedUnlogged, this.#dropReason);
       this.#log.warn({ code: e.code, dropped: e.dropped, total: this.#stats.sendsDropped }, e.message);

@@ -88,6 +88,7 @@ export function parseConfigText(file: string, text: string): ConfigFileOptions {
 
 /** A relative path in the file → absolute, against the file's folder. */
 function anchorPath(value: unknown, kind: 'file' | 'at-file', base: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => anchorPath(item, kind, base)); // a plugin chain
   if (typeof value !== 'string') return value;
   if (kind === 'at-file') return value.startsWith('@') && !isAbsolute(value.slice(1)) ? `@${resolve(base, value.slice(1))}` : value;
   return isAbsolute(value) || value === '' ? value : resolve(base, value);

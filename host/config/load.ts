@@ -67,10 +67,11 @@ export async function loadConfig(inputs: ConfigInputs): Promise<LoadedConfig> {
 /** Checks that `plugin` exists and replaces `pluginConfig: "@path"` by the file's text. */
 async function readFiles(values: Record<string, unknown>, sources: OptionSources): Promise<BrokerError[]> {
   const errors: BrokerError[] = [];
-  const plugin = values.plugin;
-  if (typeof plugin === 'string' && plugin !== '' && !isFile(plugin)) {
-    const def = OPTION_BY_KEY.get('plugin')!;
-    errors.push(new InvalidOptionError('plugin', plugin, 'a .wasm file that exists', { subject: subject(def, sources.plugin ?? { kind: 'flag' }) }));
+  for (const plugin of Array.isArray(values.plugin) ? (values.plugin as unknown[]) : [values.plugin]) {
+    if (typeof plugin === 'string' && plugin !== '' && !isFile(plugin)) {
+      const def = OPTION_BY_KEY.get('plugin')!;
+      errors.push(new InvalidOptionError('plugin', plugin, 'a .wasm file that exists', { subject: subject(def, sources.plugin ?? { kind: 'flag' }) }));
+    }
   }
   const config = values.pluginConfig;
   if (typeof config === 'string' && config.startsWith('@')) {

@@ -141,14 +141,24 @@ const count = () => int(0, Number.MAX_SAFE_INTEGER);
  * `BrokerOptions`; `help` is what CLI users see.
  */
 export const OPTION_SHAPE = {
-  /** Path of the plugin component (`.wasm`). Required. */
-  plugin: required(z.string().min(1), {
-    arg: '<file.wasm>',
-    help: 'plugin component to run (build one with `broker build`)',
-    expected: 'a path to a .wasm component',
-    reload: 'swap',
-    path: 'file',
-  }),
+  /**
+   * Path of the plugin component (`.wasm`), or a list of paths for a plugin chain: every one but
+   * the last is a filter (world `filter`) in front of the next, the last is the application
+   * (docs/plugin-chains.md). A list of one is the path itself. Required.
+   */
+  plugin: required(
+    z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .transform((value): string | string[] => (Array.isArray(value) && value.length === 1 ? value[0] : value)),
+    {
+      arg: '<file.wasm>',
+      help: 'plugin component to run (build one with `broker build`); repeat for a chain: filters first, the application last',
+      expected: 'a path to a .wasm component, or a list of them',
+      reload: 'swap',
+      path: 'file',
+      repeat: 'list',
+    },
+  ),
   /** Text handed to the plugin's `start(config)`; the CLI reads `@path` from a file. Default: empty. */
   pluginConfig: optional(z.string(), {
     arg: '<text|@file>',

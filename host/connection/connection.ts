@@ -286,10 +286,13 @@ export class Connection implements FrameSink, TransportHandler, HeartbeatTarget 
       const { slab, start, end } = out;
       out.clear();
       this.bytesOut += end - start;
-      this.#transport.write(slab.subarray(start, end));
+      const t = this.#transport;
+      const direct = t.copiesWrites === true && t.bufferedBytes === 0;
+      t.write(slab.subarray(start, end));
       // Nothing left buffered means the write completed synchronously: libuv handed the bytes to
-      // the kernel and keeps no reference, so the range can be reused at once.
-      if (this.#transport.bufferedBytes === 0) this.#arena.release(slab, start, end);
+      // the kernel and keeps no reference, so the range can be reused at once. A transport that
+      // copies its writes (TLS) has consumed them when nothing was queued before this write.
+      if (direct || t.bufferedBytes === 0) this.#arena.release(slab, start, end);
       return;
     }
     const queued = out.take();

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Router } from '../routing/router.js';
 import type { TimerTable } from '../routing/timers.js';
 import type { UpstreamScope } from '../routing/upstreams.js';
+import type { ChainInterface } from './chain.js';
 import type { ChannelDataStore } from './channel-data.js';
 import { createGroupsInterface, routerGroupsTarget, type GroupsInterface } from './groups.js';
 import { createHostInterface, routerHostTarget, type HostInterface } from './host.js';
@@ -24,6 +25,8 @@ export interface HostImports {
   readonly timers: TimersInterface;
   /** Interface `upstreams`. */
   readonly upstreams: UpstreamsInterface;
+  /** Interface `chain` (world `filter`); absent: `chain-forward` passes nothing (returns false). */
+  readonly chain?: ChainInterface;
 }
 
 /** What the I/O thread's host imports of one plugin runtime delegate to. */

@@ -5,16 +5,17 @@
  *
  * Nothing is counted here on the message path: each metric's `collect()` reads plain counters
  * from the broker (`BrokerView`) at scrape time. The one exception is the plugin call histogram,
- * fed by sampled timings (call-timings.ts). A collector that throws is logged and keeps its
+ * read from the sampled timings' plain counters (call-timings.ts). A collector that throws is logged and keeps its
  * previous values; the scrape goes on (issue #11: never fatal).
  */
 import { readdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { PLUGIN_CALL_SAMPLE_EVERY } from '../limits.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PluginHealth } from '../plugin/runtime/health.js';
 import { CLOSE_REASONS } from '../plugin/world.js';
 import type { BrokerView } from './broker-view.js';
-import { TIMED_EXPORTS, type TimedExport } from './call-timings.js';
+import { CALL_BUCKETS_SECONDS, TIMED_EXPORTS } from './call-timings.js';
 import { TRANSPORT_LABELS } from './transport-label.js';
 
 /** Content type of `BrokerMetrics.scrape()` (Prometheus text format 0.0.4). */
@@ -26,12 +27,6 @@ const HEALTH_STATES: readonly PluginHealth[] = ['ok', 'restarting', 'failed'];
 const DROP_REASONS: readonly string[] = ['rate-limited'];
 /** Reasons of `plugbroker_connections_refused_total` (host/connection/admission.ts). */
 const REFUSAL_REASONS: readonly string[] = ['max-connections', 'max-connections-per-ip', 'accept-rate-per-ip', 'shutting-down', 'plugin-failed'];
-/**
- * Buckets of `plugbroker_plugin_call_duration_seconds`: a 64 B echo takes ≈ 0.1–0.3 µs inline
- * and a call that talks to many peers milliseconds; the worker budget defaults to 1 s.
- */
-const CALL_BUCKETS_SECONDS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 1];
-
 /** The broker's registry and its scrape. */
 export interface BrokerMetrics {
   /** The broker's own metrics (Node's process metrics live in a registry shared by the process). */
@@ -113,19 +108,7 @@ export function createBrokerMetrics(view: BrokerView, log: Logger): BrokerMetric
       setCounters(this, 'reason', DROP_REASONS, view.framesDropped());
     },
   });
-  const callDuration = new Histogram({
-    name: 'plugbroker_plugin_call_duration_seconds',
-    help: 'Duration of plugin calls, by export; sampled: one call in 64 is timed, and _count counts timed calls.',
-    labelNames: ['export'],
-    buckets: CALL_BUCKETS_SECONDS,
-    registers,
-  });
-  const byExport = new Map<TimedExport, { observe(v: number): void }>();
-  for (const e of TIMED_EXPORTS) {
-    callDuration.zero({ export: e }); // every export's series exists from the first scrape
-    byExport.set(e, callDuration.labels({ export: e }));
-  }
-  view.callTimings.observe((e, seconds) => byExport.get(e)!.observe(seconds));
+  registry.registerMetric(callDurationMetric(view) as unknown as Histogram);
   new Counter({
     name: 'plugbroker_plugin_restarts_total',
     help: 'Fresh plugin instances created after a failure (trap, timeout, fuel, memory cap).',
@@ -196,7 +179,42 @@ export function createBrokerMetrics(view: BrokerView, log: Logger): BrokerMetric
       }
     },
     close() {
-      view.callTimings.observe(undefined);
+      // Nothing to stop: every metric reads the broker at scrape time.
+    },
+  };
+}
+
+/** One line of a metric as prom-client's registry formats it (`getMetricsAsJSON` prints the same shape). */
+interface MetricValue {
+  readonly metricName: string;
+  readonly labels: Record<string, string | number>;
+  readonly value: number;
+}
+
+/**
+ * `plugbroker_plugin_call_duration_seconds`, built from `CallTimings`' bucket counters at scrape
+ * time (why not a prom-client `Histogram`: call-timings.ts). A metric object as
+ * `Registry.registerMetric` takes it (name, help, type, `get()`), printed by prom-client exactly as
+ * its own histograms are: `_bucket{le,export}` cumulative, `+Inf`, `_sum`, `_count`.
+ */
+function callDurationMetric(view: BrokerView) {
+  const name = 'plugbroker_plugin_call_duration_seconds';
+  const help = `Duration of plugin calls, by export; sampled: one call in ${PLUGIN_CALL_SAMPLE_EVERY} is timed, and _count counts timed calls.`;
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: MetricValue[] = [];
+      for (const e of TIMED_EXPORTS) {
+        const h = view.callTimings.histogram(e);
+        CALL_BUCKETS_SECONDS.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { le, export: e }, value: h.cumulative[i] }));
+        values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', export: e }, value: h.count });
+        values.push({ metricName: `${name}_sum`, labels: { export: e }, value: h.sumSeconds });
+        values.push({ metricName: `${name}_count`, labels: { export: e }, value: h.count });
+      }
+      return { name, help, type: 'histogram', values, aggregator: 'sum' };
     },
   };
 }

@@ -46,18 +46,28 @@ export const TIMERS_FUNCTIONS: readonly string[] = ['timer-set', 'timer-cancel']
 export const UPSTREAMS_IMPORT_MODULE = `plugbroker:plugin/upstreams@${WIT_VERSION}`;
 /** Functions of the `upstreams` interface. */
 export const UPSTREAMS_FUNCTIONS: readonly string[] = ['upstream-open'];
+/** Core import module of the `chain` interface (world `filter` only). */
+export const CHAIN_IMPORT_MODULE = `plugbroker:plugin/chain@${WIT_VERSION}`;
+/** Functions of the `chain` interface. */
+export const CHAIN_FUNCTIONS: readonly string[] = ['chain-forward'];
 /** Every core import a plugin may have: import module → its functions. */
 export const ALLOWED_IMPORTS: ReadonlyMap<string, readonly string[]> = new Map([
   [HOST_IMPORT_MODULE, HOST_FUNCTIONS],
   [GROUPS_IMPORT_MODULE, GROUPS_FUNCTIONS],
   [TIMERS_IMPORT_MODULE, TIMERS_FUNCTIONS],
   [UPSTREAMS_IMPORT_MODULE, UPSTREAMS_FUNCTIONS],
+  [CHAIN_IMPORT_MODULE, CHAIN_FUNCTIONS],
 ]);
+/** World of a plugin in front of another in a chain (`--plugin filter.wasm --plugin app.wasm`). */
+export const WIT_FILTER_WORLD = 'filter';
+/** Exports only `filter` has (WIT names); a module exporting `handle-send` is checked as a filter. */
+export const FILTER_EXPORTS: readonly string[] = ['handle-send', 'handle-group-send'];
 /** The export of worlds `timed-plugin` and `stateful-timed-plugin`. */
 export const TIMER_EXPORT = 'handle-timer';
 
 /** The world a plugin is checked against, from the optional exports its core module has. */
-export function worldFor(stateful: boolean, timed: boolean): string {
+export function worldFor(stateful: boolean, timed: boolean, filter = false): string {
+  if (filter) return WIT_FILTER_WORLD;
   if (timed) return stateful ? 'stateful-timed-plugin' : 'timed-plugin';
   return stateful ? WIT_STATEFUL_WORLD : WIT_WORLD;
 }

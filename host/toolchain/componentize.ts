@@ -6,10 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
-import { TIMER_EXPORT, WIT_WORLD, WORLD_EXPORTS, findWitDir } from '../plugin/world.js';
+import { FILTER_EXPORTS, TIMER_EXPORT, WIT_FILTER_WORLD, WIT_WORLD, WORLD_EXPORTS, findWitDir } from '../plugin/world.js';
 
 /** Export names AssemblyScript can produce (`handle_msg`) mapped to WIT names (`handle-msg`). */
-const SNAKE_TO_WIT = new Map([...WORLD_EXPORTS, TIMER_EXPORT].filter((n) => n.includes('-')).map((n) => [n.replaceAll('-', '_'), n]));
+const SNAKE_TO_WIT = new Map([...WORLD_EXPORTS, TIMER_EXPORT, ...FILTER_EXPORTS].filter((n) => n.includes('-')).map((n) => [n.replaceAll('-', '_'), n]));
 
 /**
  * Renames every function export spelled like a WIT export with `_` for `-` to the WIT name
@@ -38,16 +38,27 @@ export async function renameExports(core: Uint8Array): Promise<Uint8Array> {
 }
 
 /**
- * Embeds the WIT world into `core` and wraps it as a component.
+ * Embeds the WIT world into `core` and wraps it as a component: world `filter` when the module
+ * exports `handle-send` (a filter of a plugin chain), else `plugin`.
  * @throws {BuildError} naming what does not match the world.
  */
 export async function componentize(core: Uint8Array, stringEncoding: 'utf8' | 'utf16'): Promise<Uint8Array> {
   const { componentEmbed, componentNew } = await import('@bytecodealliance/jco');
   const witSource = await readFile(join(findWitDir(), 'plugin.wit'), 'utf8');
+  const filter = exportsFunction(core, FILTER_EXPORTS[0]);
   try {
-    const embedded = await componentEmbed({ binary: core, witSource, world: WIT_WORLD, stringEncoding });
+    const embedded = await componentEmbed({ binary: core, witSource, world: filter ? WIT_FILTER_WORLD : WIT_WORLD, stringEncoding });
     return await componentNew(embedded, undefined);
   } catch (cause) {
     throw new BuildError('component', (cause as Error).message ?? String(cause), { cause });
+  }
+}
+
+/** Whether `core` exports `name` (false for bytes that do not compile: wit-component reports those). */
+function exportsFunction(core: Uint8Array, name: string): boolean {
+  try {
+    return WebAssembly.Module.exports(new WebAssembly.Module(core as Uint8Array<ArrayBuffer>)).some((e) => e.name === name);
+  } catch {
+    return false;
   }
 }

@@ -28,6 +28,7 @@ function onSocketError(this: HandledSocket, err: Error): void {
 export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
   readonly secure: boolean;
+  readonly copiesWrites: boolean;
   readonly inbound: FramingName;
   readonly outbound: FrameHeaderCodec;
   readonly #socket: net.Socket;
@@ -43,6 +44,11 @@ export class TcpTransport implements Transport {
     this.inbound = framing;
     this.outbound = headerCodecFor(framing);
     this.secure = secure;
+    // A TLS socket's write goes to node's TLSWrap::DoWrite (src/crypto/crypto_tls.cc), which runs
+    // SSL_write on the buffer or, if OpenSSL cannot take it now, copies it: nothing references the
+    // buffer once write() returns, although writableLength counts it until the encrypted bytes
+    // have been written (a tick later). Plain TCP keeps the buffer when the kernel did not take it all.
+    this.copiesWrites = secure;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
   }

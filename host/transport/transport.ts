@@ -45,6 +45,12 @@ export interface Transport {
   readonly remotePort: number;
   /** Bytes accepted by `write` and not yet handed to the kernel. */
   readonly bufferedBytes: number;
+  /**
+   * True when a `write` made while `bufferedBytes` is 0 has consumed the bytes before it returns,
+   * even though `bufferedBytes` stays above 0 until the write completes: TLS, whose write encrypts
+   * the buffer (or copies it) at once. The caller may then reuse the buffer. Absent: false.
+   */
+  readonly copiesWrites?: boolean;
   /** Sets the handler and starts reading. */
   attach(handler: TransportHandler): void;
   /** Queues bytes (or one message body, see `outbound`) for the peer. */

@@ -58,6 +58,8 @@ export class WsTransport implements Transport {
   readonly kind = 'websocket' as const;
   readonly inbound = 'messages' as const;
   readonly secure: boolean;
+  /** wss:// without compression: frames go straight to the TLS socket, which copies (tcp-transport.ts). */
+  readonly copiesWrites: boolean;
   readonly outbound: FrameHeaderCodec | null;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -75,6 +77,7 @@ export class WsTransport implements Transport {
     (ws as HandledWs)[kMaxFrameBytes] = opts.maxFrameBytes;
     this.#socket = socket;
     this.secure = opts.secure;
+    this.copiesWrites = opts.secure && !opts.compression;
     this.outbound = opts.compression ? null : WEBSOCKET_HEADER;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;

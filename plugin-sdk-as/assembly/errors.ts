@@ -22,3 +22,7 @@
 /** `cabi_realloc` was asked for an alignment above the 16 bytes every AssemblyScript block has. */
 // @ts-ignore: decorator
 @lazy @inline export const E_BAD_ALIGN: string = "plugin-sdk-as: cabi_realloc alignment above 16";
+
+/** The entry file re-exports `abi/filter-exports` but registered a `Plugin` that is not a `Filter`. */
+// @ts-ignore: decorator
+@lazy @inline export const E_NOT_A_FILTER: string = "plugin-sdk-as: abi/filter-exports needs register(new MyFilter()) with a class extending Filter";

@@ -6,6 +6,7 @@
 // See plugin-sdk-as/README.md.
 
 export { Plugin, register } from "./plugin";
+export { Filter, forward, forwardBuffer } from "./filter";
 export { Channel } from "./channel";
 export { Group } from "./group";
 export { timers } from "./timers";

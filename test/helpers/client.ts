@@ -8,7 +8,7 @@ import { afterEach } from 'vitest';
 import { encodeBinaryFrame } from '../../host/framing/binary-encoder.js';
 import { encodeDecimalFrame } from '../../host/framing/decimal-encoder.js';
 import { createDecoder, type FramingName } from '../../host/framing/frame-codec.js';
-import { Waiter } from './wait.js';
+import { WAIT_DEADLINE_MS, Waiter } from './wait.js';
 
 export class TestClient {
   readonly socket: net.Socket;
@@ -58,7 +58,7 @@ export class TestClient {
   }
 
   /** Resolves when `count` frames have arrived in total; rejects after `deadlineMs`. */
-  async waitFrames(count: number, deadlineMs = 5000): Promise<Buffer[]> {
+  async waitFrames(count: number, deadlineMs = WAIT_DEADLINE_MS): Promise<Buffer[]> {
     await this.#until(
       () => this.frames.length >= count,
       deadlineMs,
@@ -68,7 +68,7 @@ export class TestClient {
   }
 
   /** The next unread frame (frames are consumed in order). */
-  async readFrame(deadlineMs = 5000): Promise<Buffer> {
+  async readFrame(deadlineMs = WAIT_DEADLINE_MS): Promise<Buffer> {
     const want = this.#read + 1;
     await this.waitFrames(want, deadlineMs);
     return this.frames[this.#read++];
@@ -76,7 +76,7 @@ export class TestClient {
   #read = 0;
 
   /** Resolves when the broker closed the connection. */
-  async waitClosed(deadlineMs = 5000): Promise<void> {
+  async waitClosed(deadlineMs = WAIT_DEADLINE_MS): Promise<void> {
     await this.#until(
       () => this.#closed,
       deadlineMs,

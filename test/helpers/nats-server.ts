@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { withDeadline } from './wait.js';
 
 /** Debian installs it in /usr/sbin, which a non-root PATH may lack. */
 const NATS_SERVER = (process.env.PATH ?? '').split(delimiter).some((d) => existsSync(join(d, 'nats-server'))) ? 'nats-server' : '/usr/sbin/nats-server';
@@ -31,25 +32,16 @@ async function launch(port: number, deadlineMs: number): Promise<{ proc: ChildPr
   // -p -1: a random free port (nats-server's own "any port"; -p 0 means its default, 4222).
   const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port === 0 ? -1 : port), '--no_advertise'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  const found = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nats-server did not listen within ${deadlineMs} ms: ${stderr}`)), deadlineMs);
-    proc.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run nats-server (apt-get install nats-server; .ci/run does): ${err.message}`));
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited with ${code}: ${stderr}`));
-    });
+  const listening = new Promise<number>((resolve, reject) => {
+    proc.once('error', (err) => reject(new Error(`cannot run nats-server (apt-get install nats-server; .ci/run does): ${err.message}`)));
+    proc.once('exit', (code) => reject(new Error(`nats-server exited with ${code}: ${stderr}`)));
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
       stderr += s;
       const m = LISTENING.exec(stderr);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
+      if (m !== null) resolve(Number(m[1]));
     });
   });
+  const found = await withDeadline(listening, () => `nats-server to listen (stderr: ${stderr})`, deadlineMs);
   proc.removeAllListeners('exit');
   return { proc, port: found };
 }

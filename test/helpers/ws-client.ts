@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket, { type ClientOptions } from 'ws';
-import { Waiter } from './wait.js';
+import { WAIT_DEADLINE_MS, Waiter } from './wait.js';
 
 /** A `ws` client that records what it receives. */
 export class TestWsClient {
@@ -48,7 +48,7 @@ export class TestWsClient {
   }
 
   /** Resolves when `count` messages have arrived in total; rejects after `deadlineMs`. */
-  async waitMessages(count: number, deadlineMs = 5000): Promise<Buffer[]> {
+  async waitMessages(count: number, deadlineMs = WAIT_DEADLINE_MS): Promise<Buffer[]> {
     await this.until(
       () => this.messages.length >= count,
       deadlineMs,
@@ -58,7 +58,7 @@ export class TestWsClient {
   }
 
   /** Resolves with the close code once the connection closed; rejects after `deadlineMs`. */
-  async waitClosed(deadlineMs = 5000): Promise<number> {
+  async waitClosed(deadlineMs = WAIT_DEADLINE_MS): Promise<number> {
     await this.until(
       () => this.closed,
       deadlineMs,

@@ -144,7 +144,9 @@ describe('admin listener limits', () => {
     expect(served).toBeLessThanOrEqual(ADMIN_REQUEST_BURST + ADMIN_MAX_REQUESTS_PER_S * elapsedS + ADMIN_MAX_CONNECTIONS);
     expect(served).toBeGreaterThan(0);
     expect(refused).toBe(0); // they wait their turn (≤ 32 ahead), none past the queue bound
-    expect(roundTrips).toBeGreaterThan(10);
-    expect(slowestMs).toBeLessThan(2000);
+    // Margins for a loaded machine (#14): a starved listener would answer none in the flood; an answering
+    // one manages several, none slower than a couple of seconds even under load.
+    expect(roundTrips).toBeGreaterThanOrEqual(5);
+    expect(slowestMs).toBeLessThan(5000);
   });
 });

@@ -6,12 +6,14 @@
  */
 import type { HostImports } from '../../host-api/host-imports.js';
 import { MAX_GROUP_NAME_BYTES, MAX_PLUGIN_LOG_BYTES, MAX_UPSTREAM_KEY_BYTES } from '../../limits.js';
-import { GROUPS_IMPORT_MODULE, HOST_IMPORT_MODULE, TIMERS_IMPORT_MODULE, UPSTREAMS_IMPORT_MODULE } from '../world.js';
+import { NO_CHAIN } from '../../host-api/chain.js';
+import { CHAIN_IMPORT_MODULE, GROUPS_IMPORT_MODULE, HOST_IMPORT_MODULE, TIMERS_IMPORT_MODULE, UPSTREAMS_IMPORT_MODULE } from '../world.js';
 import type { PluginMemory } from './memory.js';
 
 /** The import object for `new WebAssembly.Instance(module, imports)`. */
 export function buildImports(imports: HostImports, mem: PluginMemory): WebAssembly.Imports {
   const { host, groups, timers, upstreams } = imports;
+  const chain = imports.chain ?? NO_CHAIN;
   return {
     [HOST_IMPORT_MODULE]: {
       // i32 arguments arrive signed: `>>> 0` makes handles, pointers and lengths unsigned.
@@ -72,6 +74,12 @@ export function buildImports(imports: HostImports, mem: PluginMemory): WebAssemb
         const service = mem.readString(sPtr >>> 0, sLen >>> 0, MAX_UPSTREAM_KEY_BYTES + 1);
         const key = mem.readString(kPtr >>> 0, kLen >>> 0, MAX_UPSTREAM_KEY_BYTES + 1);
         return upstreams.upstreamOpen(service, key);
+      },
+    },
+    [CHAIN_IMPORT_MODULE]: {
+      'chain-forward'(channel: number, ptr: number, len: number): number {
+        const p = ptr >>> 0;
+        return chain.chainForward(channel >>> 0, mem.bytes(p, len >>> 0), p, p + (len >>> 0)) ? 1 : 0;
       },
     },
   };

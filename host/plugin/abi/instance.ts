@@ -28,6 +28,8 @@ interface CoreExports {
   'handle-msg'(ch: I32, ptr: I32, len: I32): void;
   'handle-broken'(ch: I32, reason: I32): void;
   'handle-timer'?(token: bigint): void;
+  'handle-send'?(ch: I32, ptr: I32, len: I32): void;
+  'handle-group-send'?(groupPtr: I32, groupLen: I32, ptr: I32, len: I32, except: I32): void;
   snapshot?(): I32;
   cabi_post_snapshot?(retptr: I32): void;
   restore?(ptr: I32, len: I32): void;
@@ -127,6 +129,29 @@ export class PluginInstance {
   handleTimer(token: bigint): void {
     this.#refuel();
     this.#exports['handle-timer']?.(token);
+  }
+
+  /** Calls `handle-send(channel, payload)` (world `filter`); does nothing for a plugin without it. */
+  handleSend(channel: number, payload: Uint8Array): void {
+    const handleSend = this.#exports['handle-send'];
+    if (handleSend === undefined) return;
+    this.#refuel();
+    const len = payload.length;
+    const ptr = this.#realloc(0, 0, 1, len) >>> 0;
+    this.#mem.bytes(ptr, len).set(payload, ptr);
+    handleSend(channel, ptr, len);
+  }
+
+  /** Calls `handle-group-send(group, payload, except)` (world `filter`); does nothing for a plugin without it. */
+  handleGroupSend(group: string, payload: Uint8Array, except: number): void {
+    const handleGroupSend = this.#exports['handle-group-send'];
+    if (handleGroupSend === undefined) return;
+    this.#refuel();
+    const [gPtr, gLen] = this.#lowerString(group);
+    const len = payload.length;
+    const ptr = this.#realloc(0, 0, 1, len) >>> 0;
+    this.#mem.bytes(ptr, len).set(payload, ptr);
+    handleGroupSend(gPtr, gLen, ptr, len, except);
   }
 
   /**

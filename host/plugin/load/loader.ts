@@ -19,6 +19,7 @@ import type { PluginSpec } from './plugin-spec.js';
 import {
   ABI_EXPORTS,
   ALLOWED_IMPORTS,
+  FILTER_EXPORTS,
   STATEFUL_EXPORTS,
   TIMER_EXPORT,
   WIT_IMPORT_MODULE_PATTERN,
@@ -77,7 +78,8 @@ export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<
   const exports = new Set(WebAssembly.Module.exports(main.module).map((e) => e.name));
   const stateful = STATEFUL_EXPORTS.every((n) => exports.has(n));
   const timed = exports.has(TIMER_EXPORT);
-  await validateAgainstWorld(path, main.bytes, parts.stringEncoding, worldFor(stateful, timed));
+  const filter = exports.has(FILTER_EXPORTS[0]);
+  await validateAgainstWorld(path, main.bytes, parts.stringEncoding, worldFor(stateful, timed, filter));
 
   let capped;
   try {
@@ -105,6 +107,7 @@ export async function loadPlugin(path: string, opts: LoadOptions = {}): Promise<
     hasPostStart: exports.has('cabi_post_start'),
     stateful,
     timed,
+    filter,
     hasPostSnapshot: exports.has('cabi_post_snapshot'),
     maxMemoryPages: capped.maxPages,
     callFuel,

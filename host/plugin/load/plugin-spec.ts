@@ -24,6 +24,8 @@ export interface PluginSpec {
   readonly stateful: boolean;
   /** Whether the plugin exports `handle-timer` (world `timed-plugin`): only then may it arm timers. */
   readonly timed: boolean;
+  /** Whether the plugin implements world `filter` (`handle-send`, `handle-group-send`): it may sit in front of another in a chain. */
+  readonly filter?: boolean;
   /** Whether the module exports `cabi_post_snapshot`. */
   readonly hasPostSnapshot: boolean;
   /** Most pages of 64 KiB the plugin's memory may grow to (the module's maximum was rewritten to it). */

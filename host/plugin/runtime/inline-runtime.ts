@@ -21,8 +21,14 @@ import type { PluginRuntime, RuntimeOptions, RuntimeOwner } from './runtime.js';
 import type { RuntimeServices } from './runtime-services.js';
 import type { CallTimings, TimedExport } from '../../metrics/call-timings.js';
 
-/** A call held while the instance restarts: handle-msg carries a copied payload, handle-broken a reason. */
-type HeldCall = { channel: number; payload: Buffer; reason: -1 } | { channel: number; payload: null; reason: number };
+/**
+ * A call held while the instance restarts: handle-msg carries a copied payload, handle-broken a
+ * reason; a filter's handle-send (reason -2) and handle-group-send (reason -3, with its group) too.
+ */
+type HeldCall =
+  | { channel: number; payload: Buffer; reason: -1 | -2 }
+  | { channel: number; payload: null; reason: number }
+  | { channel: number; payload: Buffer; reason: -3; group: string };
 
 export class InlineRuntime implements PluginRuntime {
   readonly spec: PluginSpec;
@@ -124,6 +130,38 @@ export class InlineRuntime implements PluginRuntime {
     this.#leave();
   }
 
+  /** `handle-send` (world `filter`): a frame the next plugin of a chain queued for `channel`'s peer. */
+  handleSend(channel: number, payload: Uint8Array): void {
+    const inst = this.#enter('handle-send');
+    if (inst === undefined) {
+      this.#hold({ channel, payload: Buffer.from(payload), reason: -2 });
+      return;
+    }
+    try {
+      inst.handleSend(channel, payload); // not timed: the metrics' export list is world `plugin`'s
+    } catch (err) {
+      this.#failed('handle-send', channel, err);
+      return;
+    }
+    this.#leave();
+  }
+
+  /** `handle-group-send` (world `filter`): a group frame the next plugin of a chain queued. */
+  handleGroupSend(group: string, payload: Uint8Array, except: number): void {
+    const inst = this.#enter('handle-group-send');
+    if (inst === undefined) {
+      this.#hold({ channel: except, payload: Buffer.from(payload), reason: -3, group });
+      return;
+    }
+    try {
+      inst.handleGroupSend(group, payload, except);
+    } catch (err) {
+      this.#failed('handle-group-send', 0, err);
+      return;
+    }
+    this.#leave();
+  }
+
   handleBroken(channel: number, reasonCode: number): void {
     if (this.#busy) {
       this.#deferred.push(channel, reasonCode);
@@ -216,11 +254,18 @@ export class InlineRuntime implements PluginRuntime {
       const held = this.#held;
       this.#held = [];
       for (const call of held) {
-        if (call.payload !== null) this.handleMsg(call.channel, call.payload);
-        else this.handleBroken(call.channel, call.reason);
+        this.#replayHeld(call);
         if (this.#generation !== generation) return;
       }
     });
+  }
+
+  /** Delivers one held call. */
+  #replayHeld(call: HeldCall): void {
+    if ('group' in call) this.handleGroupSend(call.group, call.payload, call.channel);
+    else if (call.reason === -2) this.handleSend(call.channel, call.payload!);
+    else if (call.reason === -1) this.handleMsg(call.channel, call.payload!);
+    else this.handleBroken(call.channel, call.reason);
   }
 
   #enter(exportName: string): PluginInstance | undefined {
@@ -288,8 +333,10 @@ export class InlineRuntime implements PluginRuntime {
     const held = this.#held;
     this.#held = [];
     for (const call of held) {
-      if (!introduced.has(call.channel)) continue;
-      if (call.payload !== null) this.handleMsg(call.channel, call.payload);
+      if ('group' in call)
+        this.#replayHeld(call); // a group frame is about no one channel
+      else if (!introduced.has(call.channel)) continue;
+      else if (call.payload !== null) this.#replayHeld(call);
       else {
         this.handleBroken(call.channel, call.reason);
         introduced.delete(call.channel);

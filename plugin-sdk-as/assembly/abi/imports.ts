@@ -97,3 +97,15 @@ export declare function timerCancel(token: u64): i32;
 // @ts-ignore: decorator
 @external("plugbroker:plugin/upstreams@0.2.0", "upstream-open")
 export declare function upstreamOpen(servicePtr: usize, serviceLen: usize, keyPtr: usize, keyLen: usize): u32;
+
+// Interface `chain` (wit/plugin.wit, world `filter` only).
+
+/**
+ * `chain-forward`: passes the `len` bytes at `ptr` on to the next plugin of the chain as one frame
+ * of `channel` (the host copies them). Only a filter (world `filter`) may import it.
+ * @returns non-zero when passed, 0 when the channel is dead, closing or an upstream channel, or the
+ * payload is empty or above the frame size limit.
+ */
+// @ts-ignore: decorator
+@external("plugbroker:plugin/chain@0.2.0", "chain-forward")
+export declare function chainForward(channel: u32, ptr: usize, len: usize): i32;

@@ -118,6 +118,62 @@ describe('Connection', () => {
     expect(t.bytes.toString()).toBe('1\na2\nbc3\ndef');
   });
 
+  describe('reuse of the outbound slab after a write', () => {
+    /**
+     * Counts every write as buffered until the test says it completed. A write made with nothing in
+     * front is copied when `copiesWrites` (TLS encrypts it at once); any other write keeps a
+     * reference to the caller's bytes (queued in the stream, or plain TCP with the kernel busy).
+     */
+    class HoldingTransport extends FakeTransport {
+      readonly held: Buffer[] = [];
+      /** The buffers as given to write (views into the slab). */
+      readonly written: Buffer[] = [];
+      declare copiesWrites: boolean;
+      constructor(copiesWrites: boolean) {
+        super();
+        this.copiesWrites = copiesWrites;
+      }
+      override write(data: Buffer): void {
+        this.written.push(data);
+        this.held.push(this.copiesWrites && this.bufferedBytes === 0 ? Buffer.from(data) : data);
+        this.bufferedBytes += data.length;
+      }
+    }
+    /** Where each write's bytes sit in the shared slab. */
+    const offsets = (t: HoldingTransport) => t.written.map((b) => b.byteOffset);
+
+    it('reuses the range at once when the transport copies its writes (TLS) and nothing was queued before', () => {
+      const t = new HoldingTransport(true);
+      const { handler } = setup(t, { maxOutboundBytes: 1 << 20 });
+      handler.onData(Buffer.from('1\na'));
+      t.bufferedBytes = 0; // the first write completed
+      handler.onData(Buffer.from('1\nb'));
+      expect(offsets(t)[1]).toBe(offsets(t)[0]);
+    });
+
+    it('keeps the range while a write is still queued in front (the buffer may not be consumed yet)', () => {
+      const t = new HoldingTransport(true);
+      const { handler } = setup(t, { maxOutboundBytes: 1 << 20 });
+      handler.onData(Buffer.from('1\na'));
+      handler.onData(Buffer.from('1\nb'));
+      handler.onData(Buffer.from('1\nc'));
+      // The first write released its range (nothing was in front of it); the second had the first
+      // still buffered in front, so the third must not overwrite it.
+      expect(offsets(t)[1]).toBe(offsets(t)[0]);
+      expect(offsets(t)[2]).not.toBe(offsets(t)[1]);
+      expect(t.held.map((b) => b.toString())).toEqual(['1\na', '1\nb', '1\nc']);
+    });
+
+    it('keeps the range when a transport that does not copy still holds the bytes (plain TCP, kernel busy)', () => {
+      const t = new HoldingTransport(false);
+      const { handler } = setup(t, { maxOutboundBytes: 1 << 20 });
+      handler.onData(Buffer.from('1\na'));
+      handler.onData(Buffer.from('1\nb'));
+      expect(offsets(t)[1]).not.toBe(offsets(t)[0]);
+      expect(t.held.map((b) => b.toString())).toEqual(['1\na', '1\nb']);
+    });
+  });
+
   it('flushes frames sent outside a read (pushes) once per tick, in one write', async () => {
     const t = new FakeTransport();
     const { conn } = setup(t);

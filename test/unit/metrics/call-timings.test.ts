@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallTimings, quantile } from '../../../host/metrics/call-timings.js';
+import { CALL_BUCKETS_SECONDS, CallTimings, quantile } from '../../../host/metrics/call-timings.js';
 
 describe('CallTimings', () => {
   it('samples one call in sampleEvery', () => {
@@ -29,14 +29,23 @@ describe('CallTimings', () => {
     expect(t.quantilesSince(0)).toEqual({ p50: 8, p99: 10, samples: 4 });
   });
 
-  it('hands every timed call to its observer with the export name', () => {
+  it('counts every timed call in the histogram buckets of its export, cumulative as Prometheus le buckets are', () => {
     const t = new CallTimings(1, 4);
-    const seen: [string, number][] = [];
-    t.observe((e, s) => seen.push([e, s]));
     t.record('handle-connect', 0.5);
-    t.observe(undefined);
-    t.record('handle-msg', 0.25);
-    expect(seen).toEqual([['handle-connect', 0.5]]);
+    t.record('handle-msg', 2e-7); // below the first bound
+    t.record('handle-msg', 1e-6); // on a bound: counted in it (le)
+    t.record('handle-msg', 3e-6);
+    t.record('handle-msg', 5); // above every bound: +Inf only
+    const msg = t.histogram('handle-msg');
+    expect(msg.count).toBe(4);
+    expect(msg.sumSeconds).toBeCloseTo(5 + 4.2e-6, 12);
+    expect(msg.cumulative[CALL_BUCKETS_SECONDS.indexOf(1e-6)]).toBe(2);
+    expect(msg.cumulative[CALL_BUCKETS_SECONDS.indexOf(2.5e-6)]).toBe(2);
+    expect(msg.cumulative[CALL_BUCKETS_SECONDS.indexOf(5e-6)]).toBe(3);
+    expect(msg.cumulative.at(-1)).toBe(3);
+    const connect = t.histogram('handle-connect');
+    expect([connect.count, connect.cumulative[CALL_BUCKETS_SECONDS.indexOf(0.1)], connect.cumulative.at(-1)]).toEqual([1, 0, 1]);
+    expect(t.histogram('handle-timer')).toEqual({ cumulative: CALL_BUCKETS_SECONDS.map(() => 0), count: 0, sumSeconds: 0 });
   });
 });
 
