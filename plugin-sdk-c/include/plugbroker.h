@@ -371,6 +371,56 @@ void *pb_realloc(void *ptr, size_t size);
 /** Frees a block from `pb_malloc`/`pb_calloc`/`pb_realloc`/`pb_keep_payload`. NULL does nothing. */
 void pb_free(void *ptr);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Plugin chains (world `filter`, interface `chain`)                                          */
+
+#define PB_CHAIN_MODULE "plugbroker:plugin/chain@0.2.0"
+
+__attribute__((import_module(PB_CHAIN_MODULE), import_name("chain-forward")))
+int32_t pb_raw_chain_forward(uint32_t ch, const void *ptr, size_t len);
+
+/**
+ * Filters only: passes one frame with the `len` bytes at `data` on to the next plugin of the chain,
+ * as a frame of `ch` (it gets it in its `pb_on_message` after the current handler returns). The
+ * bytes are copied. Returns false (and passes nothing) when the channel is dead or closing or an
+ * upstream channel, or the payload is empty or above the broker's frame limit.
+ */
+static inline bool pb_chain_forward(pb_channel ch, const void *data, size_t len) {
+    return pb_raw_chain_forward(ch, data, len) != 0;
+}
+
+/** `pb_group_send` with a name of `group_len` bytes (not NUL-terminated), as `pb_on_group_send` gets it. */
+static inline uint32_t pb_group_send_n(const char *group, size_t group_len, const void *data, size_t len, pb_channel except) {
+    return pb_raw_group_send(group, group_len, data, len, except);
+}
+
+/**
+ * Makes the plugin a `filter` of a plugin chain (`broker serve --plugin filter.wasm --plugin
+ * app.wasm`; wit/plugin.wit world `filter`): write `PB_FILTER(on_send, on_group_send)` once, in one
+ * `.c` file, with
+ *
+ *     void on_send(pb_channel ch, const uint8_t *payload, size_t len);
+ *     void on_group_send(const char *group, size_t group_len, const uint8_t *payload, size_t len,
+ *                        pb_channel except);
+ *
+ * called when the plugin after this one sends towards the client: pass the frame on with
+ * `pb_channel_send` / `pb_group_send_n` (changed or not) or drop it. Frames from the client arrive
+ * in `pb_on_message`: pass them on with `pb_chain_forward`, answer with `pb_channel_send`, or drop
+ * them (the default `pb_on_message` drops everything, so a filter defines it). The group name is
+ * not NUL-terminated. The bytes are lent until the handler returns.
+ */
+#define PB_FILTER(on_send, on_group_send)                                                          \
+    __attribute__((export_name("handle-send"))) void pb_export_handle_send(uint32_t ch, uint8_t *payload, size_t len) { \
+        on_send(ch, payload, len);                                                                 \
+        pb_free(payload);                                                                          \
+    }                                                                                              \
+    __attribute__((export_name("handle-group-send"))) void pb_export_handle_group_send(            \
+        char *group, size_t group_len, uint8_t *payload, size_t len, uint32_t except) {            \
+        on_group_send(group, group_len, payload, len, except);                                     \
+        pb_free(payload);                                                                          \
+        pb_free(group);                                                                            \
+    }
+
 /* clang lowers these to bulk-memory instructions (or calls the SDK's definitions). */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);

@@ -58,6 +58,17 @@ extern "C" {
     fn host_upstream_open(service: *const u8, service_len: usize, key: *const u8, key_len: usize) -> u32;
 }
 
+#[link(wasm_import_module = "plugbroker:plugin/chain@0.2.0")]
+extern "C" {
+    #[link_name = "chain-forward"]
+    fn host_chain_forward(channel: u32, ptr: *const u8, len: usize) -> i32;
+}
+
+/// `chain-forward` (world `filter`): true when passed on. The host copies the bytes during the call.
+pub(crate) fn chain_forward(channel: u32, payload: &[u8]) -> bool {
+    unsafe { host_chain_forward(channel, payload.as_ptr(), payload.len()) != 0 }
+}
+
 /// `upstream-open`: the new channel's handle, 0 on failure.
 pub(crate) fn upstream_open(service: &str, key: &str) -> u32 {
     unsafe { host_upstream_open(service.as_ptr(), service.len(), key.as_ptr(), key.len()) }
@@ -301,6 +312,18 @@ pub mod exports {
     }
 
     pub use super::post_snapshot;
+
+    pub unsafe fn handle_send<F: crate::Filter>(filter: &mut F, channel: u32, ptr: *mut u8, len: usize) {
+        filter.on_send(Channel::from_id(channel), Payload::from_raw(ptr, len));
+    }
+
+    pub unsafe fn handle_group_send<F: crate::Filter>(
+        filter: &mut F, group_ptr: *mut u8, group_len: usize, ptr: *mut u8, len: usize, except: u32,
+    ) {
+        let payload = Payload::from_raw(ptr, len);
+        let except = if except == 0 { None } else { Some(Channel::from_id(except)) };
+        with_str(group_ptr, group_len, |group| filter.on_group_send(group, payload, except))
+    }
 
     pub unsafe fn handle_broken<P: Plugin>(plugin: &mut P, channel: u32, reason: u32) {
         let reason = match CloseReason::from_u32(reason) {

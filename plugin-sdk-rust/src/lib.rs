@@ -41,6 +41,7 @@
 extern crate alloc;
 
 mod abi;
+pub mod chain;
 mod channel;
 pub mod group;
 pub mod log;
@@ -50,6 +51,7 @@ pub mod timer;
 mod types;
 pub mod upstream;
 
+pub use chain::Filter;
 pub use channel::Channel;
 pub use payload::Payload;
 pub use plugin::Plugin;
@@ -77,6 +79,8 @@ pub mod __abi {
 /// `timers` exports `handle-timer` ([`Plugin::on_timer`], world `timed-plugin`), `stateful` exports
 /// `snapshot` and `restore` ([`Plugin::snapshot`], [`Plugin::restore`], world `stateful-plugin`):
 /// `export_plugin!(Rooms; timers)`, `export_plugin!(Rooms, Rooms::new(); timers, stateful)`.
+/// `filter` exports `handle-send` and `handle-group-send` ([`Filter`], world `filter`: a plugin in
+/// front of another in a chain): `export_plugin!(PassThrough; filter)`.
 #[macro_export]
 macro_rules! export_plugin {
     ($ty:ty) => {
@@ -141,6 +145,19 @@ macro_rules! __export_feature {
         #[export_name = "handle-timer"]
         extern "C" fn __plugbroker_handle_timer(token: u64) {
             $crate::Plugin::on_timer(plugin(), token)
+        }
+    };
+    (filter) => {
+        #[export_name = "handle-send"]
+        unsafe extern "C" fn __plugbroker_handle_send(channel: u32, ptr: *mut u8, len: usize) {
+            $crate::__abi::handle_send(plugin(), channel, ptr, len)
+        }
+
+        #[export_name = "handle-group-send"]
+        unsafe extern "C" fn __plugbroker_handle_group_send(
+            group_ptr: *mut u8, group_len: usize, ptr: *mut u8, len: usize, except: u32,
+        ) {
+            $crate::__abi::handle_group_send(plugin(), group_ptr, group_len, ptr, len, except)
         }
     };
     (stateful) => {

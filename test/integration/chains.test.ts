@@ -171,7 +171,11 @@ describe.each(MODES)('plugin chain, application %s', (_mode, modeOpts) => {
 });
 
 /** The pass-through filter samples, one per SDK. */
-const FILTER_SAMPLES = [['AssemblyScript', join(ROOT, 'plugins/filter-as/build/filter-as.wasm')]] as const;
+const FILTER_SAMPLES = [
+  ['AssemblyScript', join(ROOT, 'plugins/filter-as/build/filter-as.wasm')],
+  ['C', join(ROOT, 'plugins/filter-c/build/filter-c.wasm')],
+  ['Rust', join(ROOT, 'plugins/filter-rust/build/filter-rust.wasm')],
+] as const;
 
 describe.each(MODES)('pass-through filter samples, application %s', (_mode, modeOpts) => {
   it.each(FILTER_SAMPLES)('%s: passes frames both ways unchanged, group frames too', async (_lang, filter) => {

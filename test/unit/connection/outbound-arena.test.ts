@@ -63,4 +63,32 @@ describe('OutboundArena', () => {
     expect(q).toHaveLength(3);
     expect(text(q)).toBe(`1\ns${big.length}\n${big.toString()}1\nt`);
   });
+
+  it('copies the current bytes when the same range of the same memory is sent again (#15)', () => {
+    const arena = new OutboundArena();
+    const mem = new Uint8Array(16);
+    const b = new OutboundBatch();
+    mem.set(bytes('ping'), 4);
+    arena.appendFrame(b, mem, 4, 8);
+    mem.set(bytes('pong'), 4); // a plugin answering from one reused buffer
+    arena.appendFrame(b, mem, 4, 8);
+    arena.appendFrame(b, mem, 4, 6);
+    expect(text(b.take())).toBe('4\nping4\npong2\npo');
+  });
+
+  it('copies from the grown memory after a wasm memory.grow detached the old buffer (#15)', () => {
+    const arena = new OutboundArena();
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const before = new Uint8Array(memory.buffer);
+    before.set(bytes('old!'), 100);
+    const b = new OutboundBatch();
+    arena.appendFrame(b, before, 100, 104);
+    memory.grow(1);
+    const after = new Uint8Array(memory.buffer);
+    after.set(bytes('new!'), 100);
+    arena.appendFrame(b, after, 100, 104);
+    expect(text(b.take())).toBe('4\nold!4\nnew!');
+    // The stale view over the detached buffer is never used again, even for the same range.
+    expect(() => arena.appendFrame(new OutboundBatch(), before, 100, 104)).toThrow();
+  });
 });
