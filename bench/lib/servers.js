@@ -20,14 +20,20 @@ const ECHO_PLUGIN = 'plugins/echo-wasm/build/echo.wasm';
  * @typedef {{ repoRoot: string, benchDir: string, binaries: Record<string, string> }} BenchContext
  */
 
-/** Any variant of the broker serving the echo plugin; `extraArgs` selects the variant. */
-function plugbroker(name, extraArgs = []) {
+/** The pass-through filter of a plugin chain (#13): `plugbroker-filter` puts it in front of echo. */
+const PASS_THROUGH_FILTER = 'plugins/filter-as/build/filter-as.wasm';
+
+/**
+ * Any variant of the broker serving the echo plugin; `extraArgs` selects the variant, `filters`
+ * go in front of echo as a plugin chain (docs/plugin-chains.md).
+ */
+function plugbroker(name, extraArgs = [], filters = []) {
   return {
     name,
     role: 'subject',
     idleRss: true,
     unavailableReason: ({ repoRoot }) => {
-      const missing = [BROKER_BIN, ECHO_PLUGIN].filter((file) => !existsSync(path.join(repoRoot, file)));
+      const missing = [BROKER_BIN, ...filters, ECHO_PLUGIN].filter((file) => !existsSync(path.join(repoRoot, file)));
       return missing.length ? `${missing.join(' and ')} not found (npm run build)` : null;
     },
     command: ({ repoRoot }, port) => ({
@@ -36,6 +42,7 @@ function plugbroker(name, extraArgs = []) {
       args: [
         BROKER_BIN,
         'serve',
+        ...filters.flatMap((filter) => ['--plugin', filter]),
         '--plugin',
         ECHO_PLUGIN,
         '--host',
@@ -76,6 +83,7 @@ export const SERVERS = [
   plugbroker('plugbroker'),
   plugbroker('plugbroker-worker', ['--isolation', 'worker']),
   plugbroker('plugbroker-fuel', ['--plugin-call-fuel', '10000000']),
+  plugbroker('plugbroker-filter', [], [PASS_THROUGH_FILTER]),
 ];
 
 /** The server every ratio is computed against. */
