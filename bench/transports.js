@@ -9,6 +9,8 @@
 //   w2  idle WebSocket connections: RSS per connection, plugbroker vs bare ws; target ≤ 8 KB.
 //   t2  idle TLS connections: RSS per connection, plugbroker vs bare tls (reported).
 //
+//   --rounds N   interleaved rounds (default 5)   --only w1,b1,t1,w2,t2   these scenarios only
+//
 // Figures are server CPU µs per message (utime + stime from /proc over the measuring window,
 // read by bench/loadgen.c) and ratios against the baseline measured in the same run, servers driven
 // in turn (A B A B …) for every round, as bench/run.js does. loadgen.c speaks TLS through OpenSSL
@@ -28,7 +30,10 @@ const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.dirname(benchDir);
 const ECHO = 'plugins/echo-wasm/build/echo.wasm';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, only: { type: 'string' } } });
+/** `--only b1,t1,t2`: run these scenarios only (default: all). */
+const only = values.only === undefined ? null : new Set(values.only.split(','));
+const wanted = (id) => only === null || only.has(id);
 const profile = values.quick
   ? { rounds: 1, warmupS: 0.5, measureS: 1.5, idleConns: 2000 }
   : { rounds: Number(values.rounds ?? 5), warmupS: 1, measureS: 3, idleConns: 5000 };
@@ -66,7 +71,7 @@ const SERVERS = {
   'plugbroker-tls': broker('tls://127.0.0.1:PORT', TLS_ARGS),
 };
 const LOAD = { conns: 100, inflight: 32, sizeBytes: 64 };
-const SCENARIOS = [
+const ALL_SCENARIOS = [
   { id: 'w1', baseline: 'raw-ws', subject: 'plugbroker-ws', wire: { 'raw-ws': ['--wire', 'ws'], 'plugbroker-ws': ['--wire', 'ws'] } },
   {
     id: 'b1',
@@ -76,6 +81,8 @@ const SCENARIOS = [
   },
   { id: 't1', baseline: 'raw-tls', subject: 'plugbroker-tls', wire: { 'raw-tls': ['--tls'], 'plugbroker-tls': ['--tls'] } },
 ];
+
+const SCENARIOS = ALL_SCENARIOS.filter((sc) => wanted(sc.id));
 
 async function start(name) {
   const def = SERVERS[name];
@@ -94,7 +101,7 @@ async function main() {
   const { loadgen } = buildCPrograms(benchDir, ['loadgen']);
   const cpuBefore = sampleCpuTimes();
   const servers = {};
-  for (const name of Object.keys(SERVERS)) servers[name] = await start(name);
+  for (const name of new Set(SCENARIOS.flatMap((sc) => [sc.baseline, sc.subject]))) servers[name] = await start(name);
   const runs = [];
   try {
     for (let round = 1; round <= profile.rounds; round++) {
@@ -126,7 +133,7 @@ async function main() {
     // TLS handshakes are slow here (≈ 100/s on the loaded 2-core VM): fewer connections, more time.
     ['t2', 'raw-tls', ['--tls', '--connect-timeout-s', '30']],
     ['t2', 'plugbroker-tls', ['--tls', '--connect-timeout-s', '30']],
-  ]) {
+  ].filter(([id]) => wanted(id))) {
     const conns = id === 't2' ? Math.min(1000, profile.idleConns) : profile.idleConns;
     const s = await start(name);
     try {

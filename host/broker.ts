@@ -2,6 +2,7 @@
  * `Broker`: wires the listener, the connections, the plugin runtime and the router, and owns the
  * start/stop lifecycle.
  */
+import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { planReload, resolveOptions, type BrokerOptions, type ReloadPlan, type ResolvedOptions } from './config.js';
 import { Admission } from './connection/admission.js';
@@ -12,6 +13,8 @@ import { ConnectionRegistry } from './connection/registry.js';
 import { OutboundArena } from './connection/outbound-arena.js';
 import { CLOSE_LINGER_MS } from './limits.js';
 import { ChannelDataStore } from './host-api/channel-data.js';
+import { SessionRecorder } from './record/recorder.js';
+import { recordingImports, RecordingRuntime } from './record/recording-runtime.js';
 import { createBrokerHostImports } from './host-api/host-imports.js';
 import { createLogger } from './log.js';
 import { loadPlugin } from './plugin/load/loader.js';
@@ -20,7 +23,8 @@ import type { PluginHealth } from './plugin/runtime/health.js';
 import { swapRuntime, type SwapResult } from './plugin/runtime/hot-swap.js';
 import { createRuntime, type PluginRuntime, type RuntimeOwner } from './plugin/runtime/runtime.js';
 import { createRuntimeServices } from './plugin/runtime/runtime-services.js';
-import { closeReasonCode, type CloseReason, type PeerInfo } from './plugin/world.js';
+import { closeReasonCode, worldFor, WIT_VERSION, type CloseReason, type PeerInfo } from './plugin/world.js';
+import { RECORDING_FORMAT, RECORDING_VERSION } from './record/recording-format.js';
 import { PluginChain } from './plugin/chain/plugin-chain.js';
 import { isLive } from './connection/connection-state.js';
 import { PluginWorldMismatchError } from './errors.js';
@@ -116,6 +120,8 @@ export class Broker {
   readonly #callTimings = new CallTimings();
   readonly #startedAtMs = Date.now();
   #restarts = 0;
+  /** `--record`: opened with the first runtime, closed at stop. */
+  #recorder: SessionRecorder | undefined;
   #phase: BrokerPhase = 'starting';
   #target: AdminTarget | undefined;
   #metrics: BrokerMetrics | undefined;
@@ -310,6 +316,7 @@ export class Broker {
       await this.#closeListeners();
       await this.#admin?.close();
       await (this.#chain ?? runtime).stop();
+      this.#recorder?.close();
       await this.#cluster?.stop();
       throw err;
     }
@@ -368,6 +375,7 @@ export class Broker {
     for (const conn of conns) conn.close('shutdown');
     this.#dropTimers();
     await (this.#chain ?? this.#runtime)?.stop();
+    this.#recorder?.close();
     // After the local channels: the others drop this node's memberships on its bye.
     await this.#cluster?.stop();
     if (closed !== undefined) await withTimeout(closed, CLOSE_LINGER_MS + 100);
@@ -568,6 +576,8 @@ export class Broker {
     const isFilter = chain !== undefined && index < chain.length - 1;
     // Filters keep their own channel data; the application (or a lone plugin) the broker's.
     const channelData = isFilter ? chain.dataOf(index) : this.#channelData;
+    // --record records the application plugin (behind any filters): what it saw and did.
+    const recorder = isFilter ? undefined : this.#openRecorder(spec);
     const imports = createBrokerHostImports({
       router,
       logger: log,
@@ -578,9 +588,10 @@ export class Broker {
       channelData,
       maxChannelDataBytes: this.options.channelDataMaxBytes,
     });
+    const linkImports = chain === undefined ? imports : chain.importsFor(index, imports);
     runtime = await createRuntime(isFilter ? 'inline' : this.options.isolation, {
       spec,
-      imports: chain === undefined ? imports : chain.importsFor(index, imports),
+      imports: recorder === undefined ? linkImports : recordingImports(linkImports, recorder),
       services: createRuntimeServices({ router, timers, upstreams: upstreamScope, cluster: this.#cluster, channelData }),
       config: this.options.pluginConfig,
       log,
@@ -592,9 +603,29 @@ export class Broker {
       maxChannelDataBytes: this.options.channelDataMaxBytes,
       callTimings: this.#callTimings,
     });
+    // --record: every event goes through the recording decorator (absent otherwise: no cost).
+    if (recorder !== undefined) runtime = new RecordingRuntime(runtime, recorder);
     this.#timerTables.set(runtime, timers);
     this.#upstreamScopes.set(runtime, upstreamScope);
     return runtime;
+  }
+
+  /** The `--record` recorder (opened, with its header, for the first runtime); undefined when off. */
+  #openRecorder(spec: PluginSpec): SessionRecorder | undefined {
+    const o = this.options;
+    if (o.record === undefined) return undefined;
+    if (this.#recorder === undefined) {
+      this.#recorder = new SessionRecorder({ file: o.record, maxBytes: o.recordMaxBytes, omitPayloads: o.recordOmitPayloads });
+      this.#recorder.header({
+        format: RECORDING_FORMAT,
+        version: RECORDING_VERSION,
+        world: `plugbroker:plugin/${worldFor(spec.stateful, spec.timed)}@${WIT_VERSION}`,
+        plugin: basename(spec.path),
+        sha256: spec.sha256,
+        isolation: o.isolation,
+      });
+    }
+    return this.#recorder;
   }
 
   /**

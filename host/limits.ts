@@ -18,6 +18,8 @@ export const DEFAULT_MAX_OUTBOUND_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_CHANNEL_DATA_MAX_BYTES = 4096;
 /** Ceiling of `--channel-data-max-bytes` (1 MiB): the data of every channel lives in the broker's heap. */
 export const CHANNEL_DATA_MAX_BYTES_CEILING = 1024 * 1024;
+/** Default of `--record-max-bytes`: most bytes a `--record` file grows to (64 MiB). */
+export const DEFAULT_RECORD_MAX_BYTES = 64 * 1024 * 1024;
 /** Listen backlog: sized for reconnect bursts (the original broker's backlog of 5 stalled 50 connects). */
 export const DEFAULT_LISTEN_BACKLOG = 4096;
 /** How long a drain (SIGTERM, `stop()`) lets outbound queues flush before closing every channel. */

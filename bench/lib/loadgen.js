@@ -58,11 +58,12 @@ export async function runLoad(loadgen, opts) {
  * Opens `conns` idle connections (each has echoed one frame) and keeps them open until `release()`.
  * @param {string} loadgen path of the load generator binary
  * @param {{ port: number, conns: number, sizeBytes: number, holdS: number }} opts
- *   holdS bounds how long the connections stay open if release() is never called
+ *   holdS bounds how long the connections stay open if release() is never called;
+ *   connectTimeoutS (optional) how long connecting may take, default from the count
  * @returns {Promise<{ ready: object, release: () => Promise<void> }>}
  */
 export async function holdIdleConnections(loadgen, opts) {
-  const connectS = connectTimeoutS(opts.conns);
+  const connectS = opts.connectTimeoutS ?? connectTimeoutS(opts.conns);
   const args = [
     '--idle',
     '--port',

@@ -125,8 +125,10 @@ export function createProgram(io: CliIo): Command {
     .description(TEST_HELP)
     .argument('[session.yaml]', 'the session script (YAML or JSON; broker test schema prints its JSON Schema)')
     .option('--plugin <x.wasm>', '(required) the plugin component under test')
-    .action(async (script: string | undefined, opts: { plugin?: string }) => {
-      await testPlugin({ plugin: opts.plugin, script, print: io.stdout });
+    .option('--replay <file.jsonl>', 'replay a broker serve --record file and compare what the plugin sends with what the recorded one sent')
+    .option('--plugin-config <text|@file>', 'start(config) text for --replay (a recording does not hold it); @path reads a file')
+    .action(async (script: string | undefined, opts: { plugin?: string; replay?: string; pluginConfig?: string }) => {
+      await testPlugin({ plugin: opts.plugin, script, replay: opts.replay, pluginConfig: opts.pluginConfig, print: io.stdout });
     });
   test
     .command('schema')

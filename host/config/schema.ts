@@ -21,6 +21,7 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_OUTBOUND_BYTES,
   DEFAULT_CHANNEL_DATA_MAX_BYTES,
+  DEFAULT_RECORD_MAX_BYTES,
   CHANNEL_DATA_MAX_BYTES_CEILING,
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PLUGIN_CALL_BUDGET_MS,
@@ -310,6 +311,31 @@ export const OPTION_SHAPE = {
     arg: '<n>',
     help: 'bytes of channel data (channel-set-data) the broker keeps per channel; a larger set returns false',
     default: DEFAULT_CHANNEL_DATA_MAX_BYTES,
+    reload: 'restart',
+  }),
+  /**
+   * Record every event the plugin sees and every host call it makes to this JSON Lines file, for
+   * `broker test --replay` (docs/testkit.md, "Record and replay"). Default: off.
+   */
+  record: optional(z.string().min(1), {
+    arg: '<file.jsonl>',
+    help: 'record every event the plugin sees and every host call it makes to this JSON Lines file (broker test --replay replays it)',
+    defaultHelp: 'off',
+    reload: 'restart',
+    path: 'file',
+  }),
+  /** Most bytes `record` writes; the recording then ends with a `truncated` line. Default 64 MiB. */
+  recordMaxBytes: optional(int(1024, Number.MAX_SAFE_INTEGER), {
+    arg: '<n>',
+    help: 'most bytes --record writes; then it stops with a truncated line',
+    default: DEFAULT_RECORD_MAX_BYTES,
+    reload: 'restart',
+  }),
+  /** Leave frame bodies and channel data out of the recording (only their sizes). Default false. */
+  recordOmitPayloads: optional(z.boolean(), {
+    help: 'leave frame bodies and channel data out of the --record file (their sizes stay); such a recording cannot be replayed',
+    default: false,
+    defaultHelp: 'off',
     reload: 'restart',
   }),
   /** Send a heartbeat after this much inbound silence, ms; 0 disables. Default 15000. */

@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,9 @@ describe('broker serve (process)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'plugbroker-cli-'));
   });
-  afterAll(() => {});
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true }); // no temp folder outlives the suite (#14)
+  });
 
   it('stops on SIGTERM: handle-broken(shutdown) for every channel, stop(), exit 0', async () => {
     const b = await spawnBroker(['--plugin', fixture('probe')]);

@@ -68,6 +68,8 @@ describe('resolveOptions', () => {
         pluginCallBudgetMs: 1000,
         pluginMemoryMaxMb: 64,
         channelDataMaxBytes: 4096,
+        recordMaxBytes: 64 * 1024 * 1024,
+        recordOmitPayloads: false,
         upstream: {},
         cluster: [],
         nodeId: defaultNodeId(),

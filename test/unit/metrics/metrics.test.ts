@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BrokerView } from '../../../host/metrics/broker-view.js';
 import { CallTimings } from '../../../host/metrics/call-timings.js';
 import { createBrokerMetrics } from '../../../host/metrics/metrics.js';
@@ -70,6 +70,24 @@ describe('createBrokerMetrics', () => {
     expect(text).toMatch(/^process_cpu_seconds_total /m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     m.close();
+  });
+
+  it.runIf(process.platform === 'linux')('reports process_open_fds, counted in the background in batches, as this process holds them', async () => {
+    const { log } = capture();
+    const m = createBrokerMetrics(fixedView(), log);
+    const { readdirSync } = await import('node:fs');
+    // The count comes from the listing made after the previous scrape: scrape until one is in.
+    const fds = await vi.waitFor(
+      async () => {
+        // 0 until the first listing is in (a gauge never set reads 0).
+        const n = sample(await m.scrape(), 'process_open_fds') ?? 0;
+        expect(n).toBeGreaterThan(2);
+        return n;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    const now = readdirSync('/proc/self/fd').length - 1;
+    expect(Math.abs(fds - now)).toBeLessThanOrEqual(8); // the test runner opens and closes a few meanwhile
   });
 
   it('logs a collector that throws and still answers every other metric', async () => {
