@@ -3,6 +3,7 @@
 // log format or level (plugbroker logs "listening" at info, hidden at --log-level warn).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { ManagedProcess, pickFreePort, waitForPort } from './processes.js';
 
 const STARTUP_TIMEOUT_MS = 10000;
@@ -83,6 +84,13 @@ export const SERVERS = [
   plugbroker('plugbroker'),
   plugbroker('plugbroker-worker', ['--isolation', 'worker']),
   plugbroker('plugbroker-fuel', ['--plugin-call-fuel', '10000000']),
+  // --record on (#13): every event and host call to a JSON Lines file, bound lifted so it records throughout.
+  plugbroker('plugbroker-record', [
+    '--record',
+    path.join(os.tmpdir(), `plugbroker-bench-record-${process.pid}.jsonl`),
+    '--record-max-bytes',
+    String(64 * 1024 ** 3),
+  ]),
   plugbroker('plugbroker-filter', [], [PASS_THROUGH_FILTER]),
 ];
 
