@@ -481,7 +481,7 @@ export class WorkerRuntime implements PluginRuntime {
     forEachRecord(effects, (r) => {
       switch (r.kind) {
         case EFFECT_SEND:
-          host.channelSend(r.channel, r.body, 0, r.body.length);
+          host.channelSend(r.channel, r.bytes, r.start, r.end);
           this.#watched.add(r.channel);
           break;
         case EFFECT_OVERFLOW:
@@ -495,13 +495,13 @@ export class WorkerRuntime implements PluginRuntime {
           break;
         case EFFECT_SET_DATA:
           // Checked in the worker already; the store takes it while the channel has not ended here.
-          host.channelSetData(r.channel, r.body, 0, r.body.length);
+          host.channelSetData(r.channel, r.bytes, r.start, r.end);
           break;
         case EFFECT_LOG:
           host.log(r.channel, r.body.toString('utf8'));
           break;
         case EFFECT_CONNECT_RESULT:
-          if (r.body[0] === 0) this.#owner.onConnectDecided(r.channel, false);
+          if (r.bytes[r.start] === 0) this.#owner.onConnectDecided(r.channel, false);
           break;
         case EFFECT_TIMER_SET:
           this.#services.armTimer(r.body.readBigUInt64LE(0), r.body.readUInt32LE(8), r.body[12] === 1, r.body.readUInt32LE(13));

@@ -125,7 +125,7 @@ function runBatch(id: number, bytes: Uint8Array, queued: readonly number[]): voi
         }
         case CALL_BROKEN:
           try {
-            if (recorder.channelBroken(r.channel)) inst.handleBroken(r.channel, r.body[0]);
+            if (recorder.channelBroken(r.channel)) inst.handleBroken(r.channel, r.bytes[r.start]);
           } finally {
             recorder.channelEnded(r.channel); // its data was readable during handle-broken, not after
           }
