@@ -106,7 +106,11 @@ describe('cluster failure', () => {
     // b cannot run (as a process starved of CPU): a takes it for lost and drops its memberships.
     b.proc.kill('SIGSTOP');
     try {
-      await waitUntil(() => a.broker.stats().cluster!.nodesLost === 1, BOUND_MS, () => 'a to take the stopped b for lost');
+      await waitUntil(
+        () => a.broker.stats().cluster!.nodesLost === 1,
+        BOUND_MS,
+        () => 'a to take the stopped b for lost',
+      );
       await sizeBecomes(sender, 'room', 1, BOUND_MS);
       const before = a.broker.stats().cluster!;
       for (let i = 0; i < 20; i++) sender.send(sendCmd('room', `s${i}`, 1, false));
