@@ -177,4 +177,16 @@ describe.each(MODES)('json-msgpack filter, application %s', (_mode, modeOpts) =>
     await roundTrip(c, '[1]');
     expect(c.closed).toBe(false);
   });
+
+  it('converts a group frame from the application to JSON once, for every member', async () => {
+    tb = await startBroker({ plugin: [FILTER, fixture('msgpack-echo')], ...modeOpts });
+    const a = await connect();
+    const b = await connect();
+    a.send('"g-a joins"');
+    expect(JSON.parse((await a.readFrame()).toString('utf8'))).toBe('g-a joins');
+    b.send(String.raw`"g\u00e9 \"b\" joins"`);
+    expect(JSON.parse((await a.readFrame()).toString('utf8'))).toBe('gé "b" joins');
+    expect(JSON.parse((await b.readFrame()).toString('utf8'))).toBe('gé "b" joins');
+    expect(dropLogs()).toEqual([]);
+  });
 });
