@@ -7,10 +7,10 @@
  * from JSON.parse + pack, documented: a repeated key is written twice (JSON.parse keeps the last),
  * and integer-like keys ("2") keep their text position (a JS object puts them first).
  *
- * Numbers: the decimal is converted exactly (the same double as JSON.parse) when it has at most 19
- * significant digits whose value is below 2^53 and a decimal exponent within ±22, i.e. every
- * integer below 2^53 and every usual decimal; otherwise by multiplication, which may differ from
- * JSON.parse in the last bit (documented limitation).
+ * Numbers: the decimal is converted to the nearest double (ties to even), the same as JSON.parse:
+ * directly when it has at most 19 significant digits below 2^53 and a decimal exponent within ±22,
+ * otherwise an estimate is corrected against the exact midpoints between neighbouring doubles with
+ * big integers (the first 19 significant digits, the rest as a sticky "more" bit).
  */
 #include "codec.h"
 
@@ -86,6 +86,127 @@ static double scale10(double m, long e) {
     return e >= 0 ? m * POW10[e] : m / POW10[-e];
 }
 
+/* ---- exact decimal → double: refine the estimate against the exact midpoints (binary big ints) ---- */
+
+#define BN_LIMBS 96
+typedef struct bn {
+    uint32_t w[BN_LIMBS]; /* little-endian, base 2^32 */
+    int n;
+} bn;
+
+static void bn_set(bn *b, uint64_t v) {
+    b->n = 0;
+    while (v) {
+        b->w[b->n++] = (uint32_t)v;
+        v >>= 32;
+    }
+}
+
+static void bn_mul(bn *b, uint32_t m) {
+    uint64_t carry = 0;
+    for (int i = 0; i < b->n; i++) {
+        uint64_t x = (uint64_t)b->w[i] * m + carry;
+        b->w[i] = (uint32_t)x;
+        carry = x >> 32;
+    }
+    if (carry && b->n < BN_LIMBS) b->w[b->n++] = (uint32_t)carry;
+}
+
+static void bn_pow5(bn *b, int k) {
+    for (; k > 0; k -= 13) {
+        uint32_t p = 1;
+        for (int i = 0; i < (k < 13 ? k : 13); i++) p *= 5;
+        bn_mul(b, p);
+    }
+}
+
+static void bn_shl(bn *b, int bits) {
+    if (!b->n || bits <= 0) return;
+    int words = bits / 32, r = bits % 32;
+    if (b->n + words + 1 > BN_LIMBS) return; /* cannot happen within the clamped exponents */
+    b->w[b->n + words] = 0;
+    for (int i = b->n - 1; i >= 0; i--) {
+        uint32_t x = b->w[i];
+        if (r) b->w[i + words + 1] |= x >> (32 - r);
+        b->w[i + words] = r ? x << r : x;
+    }
+    for (int i = 0; i < words; i++) b->w[i] = 0;
+    b->n += words + 1;
+    while (b->n && !b->w[b->n - 1]) b->n--;
+}
+
+static int bn_cmp(const bn *a, const bn *b) {
+    if (a->n != b->n) return a->n < b->n ? -1 : 1;
+    for (int i = a->n - 1; i >= 0; i--)
+        if (a->w[i] != b->w[i]) return a->w[i] < b->w[i] ? -1 : 1;
+    return 0;
+}
+
+/** Sign of (M × 10^E (+ a little when sticky)) − K × 2^F. */
+static int cmp_exact(uint64_t m, long e, bool sticky, uint64_t k, int f) {
+    static bn a, b;
+    bn_set(&a, m);
+    bn_set(&b, k);
+    if (e >= 0) {
+        bn_pow5(&a, (int)e);
+        bn_shl(&a, (int)e);
+    } else {
+        bn_pow5(&b, (int)-e);
+        bn_shl(&b, (int)-e);
+    }
+    if (f >= 0) bn_shl(&b, f);
+    else bn_shl(&a, -f);
+    int c = bn_cmp(&a, &b);
+    return c == 0 && sticky ? 1 : c;
+}
+
+/** The midpoint of the doubles with bit patterns u and u + 1 (positive) as K × 2^F. */
+static void midpoint(uint64_t u, uint64_t *k, int *f) {
+    uint64_t mu[2];
+    int eu[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t x = u + (uint64_t)i;
+        int ef = (int)(x >> 52);
+        mu[i] = (x & ((1ull << 52) - 1)) | (ef ? 1ull << 52 : 0);
+        eu[i] = (ef ? ef : 1) - 1075;
+    }
+    int e = eu[0] < eu[1] ? eu[0] : eu[1];
+    *k = (mu[0] << (eu[0] - e)) + (mu[1] << (eu[1] - e));
+    *f = e - 1;
+}
+
+/** The double nearest M × 10^E (ties to even); `sticky`: nonzero digits were dropped after M. */
+static double decimal_to_double(uint64_t m, long e, bool sticky) {
+    if (m == 0) return 0;
+    if (!sticky && m <= (1ull << 53) && e >= -22 && e <= 22) return scale10((double)m, e);
+    if (e > 400) return scale10(1, 400); /* +Infinity */
+    if (e < -400) return 0;
+    union { double d; uint64_t u; } x = { .d = scale10((double)m, e) };
+    const uint64_t INF = 0x7ff0000000000000ull;
+    for (int iter = 0; iter < 64; iter++) {
+        uint64_t k;
+        int f;
+        if (x.u < INF) {
+            midpoint(x.u, &k, &f);
+            int c = cmp_exact(m, e, sticky, k, f);
+            if (c > 0 || (c == 0 && (x.u & 1))) {
+                x.u++;
+                continue;
+            }
+        }
+        if (x.u > 0) {
+            midpoint(x.u - 1, &k, &f);
+            int c = cmp_exact(m, e, sticky, k, f);
+            if (c < 0 || (c == 0 && (x.u & 1))) {
+                x.u--;
+                continue;
+            }
+        }
+        break;
+    }
+    return x.d;
+}
+
 static bool is_digit(const parser *ps) { return ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9'; }
 
 static void parse_number(parser *ps) {
@@ -141,8 +262,7 @@ static void parse_number(parser *ps) {
         }
         exp10 += eneg ? -e : e;
     }
-    (void)inexact; /* the dropped digits beyond 19 only matter off the exact path */
-    double d = scale10((double)mant, exp10);
+    double d = decimal_to_double(mant, exp10, inexact);
     write_number(ps->out, neg ? -d : d);
 }
 

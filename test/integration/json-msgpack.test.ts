@@ -96,6 +96,18 @@ const VALUES = [
   '3.141592653589793',
   '5e-324',
   '4503599627370497.5',
+  '1.7976931348623157e308',
+  '2.2250738585072014e-308',
+  '123456789012345678',
+  '9007199254740993',
+  '18446744073709551615',
+  '4.9e-324',
+  '2.4703282292062328e-324',
+  '1e-400',
+  '1e23',
+  '8.41e21',
+  '0.30000000000000004',
+  '-7.2057594037927933e16',
   '123456789012345678901234567890',
   '""',
   '"hello"',
@@ -120,6 +132,30 @@ describe.each(MODES)('json-msgpack filter, application %s', (_mode, modeOpts) =>
     const c = await connect();
     for (const text of VALUES) await roundTrip(c, text);
     expect(dropLogs()).toEqual([]);
+  });
+
+  it('converts numbers to the same double as JSON.parse: 300 random doubles and decimals', async () => {
+    tb = await startBroker({ plugin: [FILTER, fixture('msgpack-echo')], ...modeOpts });
+    const c = await connect();
+    let seed = 0x9e3779b9;
+    const next = (): number => {
+      seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+      return seed;
+    };
+    const bits = new DataView(new ArrayBuffer(8));
+    const numbers: string[] = [];
+    while (numbers.length < 200) {
+      bits.setUint32(0, next());
+      bits.setUint32(4, next());
+      const d = bits.getFloat64(0);
+      if (Number.isFinite(d)) numbers.push(String(d)); // JS's shortest form: up to 17 digits, any exponent
+    }
+    for (let i = 0; i < 100; i++) {
+      const digits = String(next()) + String(next()) + String(next()); // up to 30 digits
+      numbers.push(`${digits.slice(0, 1)}.${digits.slice(1, 2 + (next() % 28))}e${(next() % 600) - 300}`);
+    }
+    // 100 per frame, so that the application's hex log (capped at 4096 bytes) holds the whole frame.
+    for (let i = 0; i < numbers.length; i += 100) await roundTrip(c, `[${numbers.slice(i, i + 100).join(',')}]`);
   });
 
   it('accepts nesting up to 64 levels and drops a deeper frame, logged, keeping the channel', async () => {
