@@ -158,6 +158,13 @@ export const MAX_CLUSTER_PRESENCE_INTERVAL_MS = 4000;
 export const MIN_CLUSTER_PRESENCE_INTERVAL_MS = 20;
 /** A node whose presence has not been heard for this many of its intervals is lost: its memberships go. */
 export const CLUSTER_NODE_LOST_AFTER_BEATS = 3;
+/**
+ * For this many presence intervals after a node was lost, a group send that the table says no other
+ * node needs is published anyway: a node taken for lost because it was starved of CPU, not dead, is
+ * still subscribed and gets the send, instead of losing it silently until its next beat (a send
+ * nobody is subscribed to costs NATS one message and nothing else). 30 × 2 s = 1 min by default.
+ */
+export const CLUSTER_LOSS_GRACE_BEATS = 30;
 /** First wait before reconnecting to NATS; doubles per failed attempt up to the maximum, full jitter in [½, 1]. */
 export const CLUSTER_RECONNECT_BASE_MS = 100;
 /** Longest wait between two reconnect attempts (so traffic resumes within ≈ 5 s of NATS coming back). */

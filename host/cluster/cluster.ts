@@ -24,7 +24,7 @@ import { randomInt } from 'node:crypto';
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { ClusterMessageError, ClusterSendDroppedError, ClusterUnreachableError } from '../errors.js';
-import { CLUSTER_CONTROL_MESSAGE_BYTES, CLUSTER_SYNC_MIN_INTERVAL_MS } from '../limits.js';
+import { CLUSTER_CONTROL_MESSAGE_BYTES, CLUSTER_LOSS_GRACE_BEATS, CLUSTER_SYNC_MIN_INTERVAL_MS } from '../limits.js';
 import type { ClusterMetricsSource } from '../metrics/cluster-metrics.js';
 import type { ClusterLink, Router } from '../routing/router.js';
 import { decodeControl, encodeControl, groupCountBytes, type ControlMessage, type GroupCount } from './control-messages.js';
@@ -135,6 +135,8 @@ export class Cluster implements ClusterLink, ClusterMetricsSource {
   #malformedExample: ClusterMessageError | undefined;
   #stopped = false;
   #ticks = 0;
+  /** When a node was last lost (presence timeout); sends are published regardless for a grace after it. */
+  #lastLossMs = Number.NEGATIVE_INFINITY;
   /** Open channels to NATS services, by the token of their subject. */
   readonly #serviceChannels = new Map<string, ServiceChannelTransport>();
   #nextChannel = 0;
@@ -299,7 +301,9 @@ export class Cluster implements ClusterLink, ClusterMetricsSource {
       return 0;
     }
     const remote = this.#membership.total(group);
-    if (remote === 0) {
+    // A node lost lately may only have been starved of CPU, still subscribed: publish regardless
+    // for a grace (CLUSTER_LOSS_GRACE_BEATS), so its members do not silently miss the send.
+    if (remote === 0 && this.#now() - this.#lastLossMs > CLUSTER_LOSS_GRACE_BEATS * this.config.presenceIntervalMs) {
       this.#stats.groupSendsLocalOnly++;
       return 0;
     }
@@ -391,6 +395,7 @@ export class Cluster implements ClusterLink, ClusterMetricsSource {
     const now = this.#now();
     for (const node of this.#membership.expire(now)) {
       this.#stats.nodesLost++;
+      this.#lastLossMs = now;
       this.#snapshotSentMs.delete(node);
       this.#log.warn({ lost: node, silentForMs: `> ${3 * this.config.presenceIntervalMs}` }, 'cluster node lost: its memberships are dropped');
     }

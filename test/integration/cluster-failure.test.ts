@@ -96,6 +96,39 @@ describe('cluster failure', () => {
     expect(lostAfterMs).toBeLessThan(BOUND_MS);
   });
 
+  it('still publishes to a node taken for lost while it was only stopped, so its members miss nothing when it runs again (#12)', async () => {
+    const a = await node('a');
+    const b = await spawnBroker(['--plugin', ROUTER, '--cluster', nats.url, '--node-id', 'b', '--cluster-presence-interval-ms', String(PRESENCE_MS)]);
+    spawned.push(b);
+    const [sender] = await members(a.port, 1, 'room');
+    const remote = await members(b.port, 2, 'room');
+    await sizeBecomes(sender, 'room', 3);
+    // b cannot run (as a process starved of CPU): a takes it for lost and drops its memberships.
+    b.proc.kill('SIGSTOP');
+    try {
+      await waitUntil(
+        () => a.broker.stats().cluster!.nodesLost === 1,
+        BOUND_MS,
+        () => 'a to take the stopped b for lost',
+      );
+      await sizeBecomes(sender, 'room', 1, BOUND_MS);
+      const before = a.broker.stats().cluster!;
+      for (let i = 0; i < 20; i++) sender.send(sendCmd('room', `s${i}`, 1, false));
+      // Published all the same (the loss grace), though a's table has no member elsewhere.
+      await waitUntil(
+        () => a.broker.stats().cluster!.groupSendsPublished - before.groupSendsPublished === 20,
+        BOUND_MS,
+        () => `20 sends published (${a.broker.stats().cluster!.groupSendsPublished - before.groupSendsPublished})`,
+      );
+      expect(a.broker.stats().cluster!.groupSendsLocalOnly).toBe(before.groupSendsLocalOnly);
+    } finally {
+      b.proc.kill('SIGCONT');
+    }
+    // b runs again: its members get every send, in order, and a meets b again.
+    for (const c of remote) for (let i = 0; i < 20; i++) expect((await c.readFrame()).toString()).toBe(`s${i}`);
+    await sizeBecomes(sender, 'room', 3, BOUND_MS);
+  });
+
   it('keeps serving locally while NATS is down, drops and counts cross-node sends, and resumes with memberships re-announced (#12)', async () => {
     const a = await node('a');
     const b = await node('b');
