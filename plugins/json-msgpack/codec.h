@@ -44,7 +44,10 @@ codec_result msgpack_to_json(const uint8_t *in, size_t len, buf *out);
 /** Shortest text of an error kind, for the log. */
 const char *codec_error_name(codec_error e);
 
-/** Writes the JSON text of a finite double (17 significant digits at most, exact); "null" otherwise. */
+/** Writes the JSON text of a finite double (the shortest digits that read back as it, as JS does); "null" otherwise. */
 void json_write_double(buf *out, double d);
+
+/** The double nearest m × 10^e (ties to even); `sticky`: nonzero digits were dropped after m. */
+double decimal_to_double(uint64_t m, long e, bool sticky);
 
 #endif

@@ -176,7 +176,7 @@ static void midpoint(uint64_t u, uint64_t *k, int *f) {
 }
 
 /** The double nearest M × 10^E (ties to even); `sticky`: nonzero digits were dropped after M. */
-static double decimal_to_double(uint64_t m, long e, bool sticky) {
+double decimal_to_double(uint64_t m, long e, bool sticky) {
     if (m == 0) return 0;
     if (!sticky && m <= (1ull << 53) && e >= -22 && e <= 22) return scale10((double)m, e);
     if (e > 400) return scale10(1, 400); /* +Infinity */

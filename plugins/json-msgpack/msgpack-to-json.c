@@ -1,6 +1,7 @@
 /*
  * One MessagePack value → JSON text. nil/bool → null/true/false; every integer width (uint64 and
- * int64 included) → its exact decimal; float32/float64 → json_write_double (NaN and ±Infinity,
+ * int64 included) → its exact decimal; float32/float64 → json_write_double, the shortest decimal that
+ * reads back as the same double, like JS's Number#toString (NaN and ±Infinity,
  * which JSON cannot write, → null, as JSON.stringify does); str → a JSON string ("\\", "\"" and
  * control characters escaped, other UTF-8 copied after validation); array → array; map → object,
  * whose keys must be str. bin, ext (and so timestamps) and non-string keys have no JSON form and
@@ -118,6 +119,9 @@ void json_write_double(buf *out, double d) {
         for (; j < 9; j++) digits[nd++] = chunk[j];
     }
     int point = nd + (e2 < 0 ? e2 : 0); /* value = 0.digits × 10^point */
+    static char exact[LIMBS * 9 + 1];
+    int exact_nd = nd, exact_point = point;
+    memcpy(exact, digits, (size_t)nd);
     if (nd > 17) {
         bool up = digits[17] > '5';
         if (digits[17] == '5') {
@@ -138,6 +142,44 @@ void json_write_double(buf *out, double d) {
             }
         }
     }
+    /* Shortest: the fewest digits (the exact value rounded half-even to them, once) that read back as d. */
+    static char best[18];
+    int best_nd = nd, best_point = point;
+    for (int p = 1; p < nd && p < exact_nd; p++) {
+        char cand[18];
+        int cpoint = exact_point;
+        memcpy(cand, exact, (size_t)p);
+        bool up = exact[p] > '5';
+        if (exact[p] == '5') {
+            bool rest = false;
+            for (int i = p + 1; i < exact_nd; i++) rest |= exact[i] != '0';
+            up = rest || ((exact[p - 1] - '0') & 1);
+        }
+        int cn = p;
+        if (up) {
+            int i = p - 1;
+            while (i >= 0 && cand[i] == '9') cand[i--] = '0';
+            if (i >= 0) {
+                cand[i]++;
+            } else {
+                cand[0] = '1';
+                cn = 1;
+                cpoint++;
+            }
+        }
+        uint64_t m = 0;
+        for (int i = 0; i < cn; i++) m = m * 10 + (uint64_t)(cand[i] - '0');
+        double back = decimal_to_double(m, (long)cpoint - cn, false);
+        if (back == (d < 0 ? -d : d)) {
+            memcpy(best, cand, (size_t)cn);
+            best_nd = cn;
+            best_point = cpoint;
+            memcpy(digits, best, (size_t)cn);
+            break;
+        }
+    }
+    nd = best_nd;
+    point = best_point;
     while (nd > 1 && digits[nd - 1] == '0') nd--;
     if (point > 0 && point <= 21) {
         if (nd <= point) {

@@ -42,8 +42,11 @@ function dropLogs(): string[] {
     .map((l) => l.msg as string);
 }
 
-/** Sends `text`, checks what the application saw against msgpackr and the reply against the original. */
-async function roundTrip(c: TestClient, text: string): Promise<void> {
+/**
+ * Sends `text`, checks what the application saw against msgpackr and the reply against the original
+ * (and, with `exactText`, the reply's text against JSON.stringify: numbers in JS's shortest form).
+ */
+async function roundTrip(c: TestClient, text: string, exactText = false): Promise<void> {
   const before = seen().length;
   c.send(text);
   const reply = (await c.readFrame()).toString('utf8');
@@ -56,6 +59,7 @@ async function roundTrip(c: TestClient, text: string): Promise<void> {
   else expect(seen()[before]!.slice(0, 4000), `msgpack of ${label}`).toBe(expected.slice(0, 4000));
   const back: unknown = JSON.parse(reply);
   if (!isDeepStrictEqual(back, value)) expect.fail(`reply to ${label} differs: ${reply.slice(0, 200)}`);
+  if (exactText) expect(reply, `reply to ${label}`).toBe(JSON.stringify(value));
 }
 
 const MODES = [
@@ -131,6 +135,7 @@ describe.each(MODES)('json-msgpack filter, application %s', (_mode, modeOpts) =>
     tb = await startBroker({ plugin: [FILTER, fixture('msgpack-echo')], ...modeOpts });
     const c = await connect();
     for (const text of VALUES) await roundTrip(c, text);
+    await roundTrip(c, '[0.1, 1.5, -2.5e-3, 1e21, 5e-324, 0.30000000000000004, 1.7976931348623157e308, 4294967296]', true);
     expect(dropLogs()).toEqual([]);
   });
 
@@ -155,7 +160,7 @@ describe.each(MODES)('json-msgpack filter, application %s', (_mode, modeOpts) =>
       numbers.push(`${digits.slice(0, 1)}.${digits.slice(1, 2 + (next() % 28))}e${(next() % 600) - 300}`);
     }
     // 100 per frame, so that the application's hex log (capped at 4096 bytes) holds the whole frame.
-    for (let i = 0; i < numbers.length; i += 100) await roundTrip(c, `[${numbers.slice(i, i + 100).join(',')}]`);
+    for (let i = 0; i < numbers.length; i += 100) await roundTrip(c, `[${numbers.slice(i, i + 100).join(',')}]`, true);
   });
 
   it('accepts nesting up to 64 levels and drops a deeper frame, logged, keeping the channel', async () => {
