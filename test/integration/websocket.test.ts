@@ -133,11 +133,13 @@ describe('WebSocket listener', () => {
 
   it('closes an upgrade that has not finished within handshakeTimeoutMs, however slowly it trickles (slowloris)', async () => {
     await start({ handshakeTimeoutMs: 300 });
+    // Taken before connecting: the broker's deadline starts at its accept, which this process may
+    // run before it sees its own 'connect' event when the machine is loaded.
+    const t0 = Date.now();
     const s = net.connect({ host: '127.0.0.1', port: tb!.port });
     sockets.push(s);
     s.on('error', () => {});
     await once(s, 'connect');
-    const t0 = Date.now();
     const request = upgradeRequest('/ws');
     let i = 0;
     const trickle = setInterval(() => {
