@@ -2,7 +2,8 @@
  * The five-minute recipes are true (issue #14 item 2): the shell block of each language's recipe —
  * README (AssemblyScript), plugin-sdk-as/README.md (the same), docs/plugins.md (C, Rust) — runs as
  * written in an empty folder (`broker` being this checkout's CLI), and the plugin it builds answers
- * as the recipe says: a `hi` greeting, then the frame in upper case.
+ * as the recipe says: a `hi` greeting, then the frame in upper case. Each SDK README's test-kit
+ * example (a `node:test` file and a session script) runs as written against the plugin it is about.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -59,6 +60,36 @@ describe('five-minute recipes', () => {
       } finally {
         await tb.stop();
       }
+    },
+    BUILD_TIMEOUT_MS,
+  );
+
+  it.each([
+    ['plugin-sdk-as/README.md', 'as'],
+    ['plugin-sdk-c/README.md', 'c'],
+    ['plugin-sdk-rust/README.md', 'rust'],
+  ])(
+    "%s's test-kit example and session script run as written and pass",
+    async (doc, lang) => {
+      const text = readFileSync(join(ROOT, doc), 'utf8');
+      const section = text.slice(text.indexOf('## Test it without a socket'));
+      const js = /^```js\n([\s\S]*?)^```$/m.exec(section)![1];
+      const yaml = /^```yaml\n([\s\S]*?)^```$/m.exec(section)![1];
+      const command = /`broker test --plugin (\S+) (\S+)`/.exec(section)!;
+      const dir = join(work, `kit-${lang}`);
+      await run('mkdir', [dir]);
+      // The AssemblyScript example is about the recipe's `shout`; the C and Rust ones about init's echo.
+      const build = lang === 'as' ? recipe(doc, 'as') : `broker init shout --lang ${lang}\nbroker build shout\n`;
+      await writeFile(join(dir, 'build.sh'), `broker() { "${process.execPath}" "${BROKER_BIN}" "$@"; }\nset -e\n${build}`);
+      await run('sh', ['build.sh'], { cwd: dir, maxBuffer: 16 << 20 });
+      // `plugbroker/testkit` is this checkout's build (an installed package resolves the same export).
+      await writeFile(join(dir, 'shout.test.mjs'), js.replace("'plugbroker/testkit'", `'${join(ROOT, 'dist/host/testkit/index.js')}'`));
+      const t = await run(process.execPath, ['--test', 'shout.test.mjs'], { cwd: dir });
+      expect(t.stdout).toMatch(/^# pass 1$/m);
+      expect(t.stdout).toMatch(/^# fail 0$/m);
+      await writeFile(join(dir, command[2]), yaml);
+      const b = await run(process.execPath, [BROKER_BIN, 'test', '--plugin', command[1], command[2]], { cwd: dir });
+      expect(b.stdout).toMatch(/steps passed/);
     },
     BUILD_TIMEOUT_MS,
   );
