@@ -11,9 +11,9 @@
  * `timer` events are therefore not delivered again. Upstream channels get the recorded handles, and
  * what the recorded nodes sent comes back as the recorded `msg` events.
  */
-import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
 import { ReplayWorldError, TestInputError, TestMismatchError } from '../errors.js';
+import { readTestInput } from '../testkit/read-input.js';
 import { diffLines, showFrame } from '../testkit/frame-diff.js';
 import type { HostCall } from '../testkit/host-call.js';
 import { loadTestPlugin } from '../testkit/plugin-harness.js';
@@ -80,20 +80,7 @@ type RecordedCallLine = { readonly t: 'call'; readonly call: string } & Record<s
  *   or that was recorded with `--record-omit-payloads`.
  */
 export async function readRecording(file: string): Promise<Recording> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new TestInputError(
-      'PB_ERR_REPLAY_SYNTAX',
-      file,
-      undefined,
-      `cannot read the recording: ${code === 'ENOENT' ? 'no such file' : (cause as Error).message}`,
-      { cause },
-    );
-  }
-  return parseRecording(file, text);
+  return parseRecording(file, await readTestInput(file, 'PB_ERR_REPLAY_SYNTAX', 'the recording'));
 }
 
 /**

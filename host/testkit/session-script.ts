@@ -5,13 +5,13 @@
  * zod, the JSON Schema (`broker test schema`) is generated from it, and every problem names the file
  * and line (`session.yaml:12: steps[3].frames: …`), as host/config/file.ts does for config files.
  */
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { lineOf } from '../config/file.js';
 import { FAILURE_POLICIES } from '../config/schema.js';
 import { closestName } from '../config/suggest.js';
 import { TestInputError } from '../errors.js';
+import { readTestInput } from './read-input.js';
 import { CLOSE_REASONS, PLUGIN_LOG_LEVELS, TRANSPORT_KINDS } from '../plugin/world.js';
 
 /** A frame: UTF-8 text, or bytes as `{ base64 }` or `{ hex }`. */
@@ -157,20 +157,7 @@ export interface SessionScript {
  * @throws {TestInputError} `PB_ERR_TEST_SCRIPT_SYNTAX` (file:line) when it cannot be read or parsed.
  */
 export async function readSessionScript(file: string): Promise<SessionScript> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new TestInputError(
-      'PB_ERR_TEST_SCRIPT_SYNTAX',
-      file,
-      undefined,
-      `cannot read the session script: ${code === 'ENOENT' ? 'no such file' : (cause as Error).message}`,
-      { cause },
-    );
-  }
-  return parseSessionScript(file, text);
+  return parseSessionScript(file, await readTestInput(file, 'PB_ERR_TEST_SCRIPT_SYNTAX', 'the session script'));
 }
 
 /**
